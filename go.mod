@@ -1,0 +1,3 @@
+module github.com/recordingsd/recordingsd
+
+go 1.26.8

@@ -1,0 +1,186 @@
+package recording
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strings"
+)
+
+// Doc is a CouchDB document exactly as stored: public and private fields, kept verbatim.
+// Numbers decode as json.Number so no integer loses precision on the way through.
+type Doc map[string]any
+
+// DecodeDoc parses a JSON object into a Doc, keeping numbers exact.
+func DecodeDoc(raw []byte) (Doc, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var d Doc
+	if err := dec.Decode(&d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// ID returns _id.
+func (d Doc) ID() string { s, _ := d["_id"].(string); return s }
+
+// Rev returns _rev.
+func (d Doc) Rev() string { s, _ := d["_rev"].(string); return s }
+
+// Type returns pvt_type.
+func (d Doc) Type() string { s, _ := d["pvt_type"].(string); return s }
+
+// String returns a top-level string field, or "".
+func (d Doc) String(key string) string { s, _ := d[key].(string); return s }
+
+// Bool reports whether a top-level field is JSON true.
+func (d Doc) Bool(key string) bool { b, _ := d[key].(bool); return b }
+
+// Int returns a top-level integer field.
+func (d Doc) Int(key string) (int64, bool) { return AsInt(d[key]) }
+
+// Clone deep-copies the document.
+func (d Doc) Clone() Doc {
+	if d == nil {
+		return nil
+	}
+	return cloneValue(map[string]any(d)).(map[string]any)
+}
+
+func cloneValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = cloneValue(x)
+		}
+		return out
+	case Doc:
+		return Doc(cloneValue(map[string]any(t)).(map[string]any))
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = cloneValue(x)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+// AsInt converts a JSON number (json.Number, float64 or int types) to int64.
+func AsInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		if i, err := n.Int64(); err == nil {
+			return i, true
+		}
+		if f, err := n.Float64(); err == nil && f == float64(int64(f)) {
+			return int64(f), true
+		}
+	case float64:
+		if n == float64(int64(n)) {
+			return int64(n), true
+		}
+	case int:
+		return int64(n), true
+	case int64:
+		return n, true
+	}
+	return 0, false
+}
+
+// IsPrivateKey reports whether a key is hidden from clients: Kazoo hides "_" and "pvt_" keys.
+func IsPrivateKey(k string) bool { return strings.HasPrefix(k, "_") || strings.HasPrefix(k, "pvt_") }
+
+// Public returns the client-facing view of a recording: public fields, "id" and
+// "_read_only.content_types" (sorted unique types over inline and external attachments).
+func (d Doc) Public() map[string]any {
+	out := make(map[string]any, len(d)+2)
+	for k, v := range d {
+		if !IsPrivateKey(k) {
+			out[k] = v
+		}
+	}
+	out["id"] = d.ID()
+	out["_read_only"] = map[string]any{"content_types": d.ContentTypes()}
+	return out
+}
+
+// Attachment describes one attachment of a recording, inline or on a storage provider.
+type Attachment struct {
+	Name        string
+	ContentType string
+	Length      int64
+	Digest      string // CouchDB digest ("md5-…") for inline attachments
+	External    bool   // stored through a storage plan (pvt_attachments)
+}
+
+// Attachments lists inline (_attachments) then external (pvt_attachments) attachments,
+// each group sorted by name, the order in which Kazoo picks "the first" one.
+func (d Doc) Attachments() []Attachment {
+	var out []Attachment
+	for _, group := range []struct {
+		key      string
+		external bool
+	}{{"_attachments", false}, {"pvt_attachments", true}} {
+		m, _ := d[group.key].(map[string]any)
+		names := make([]string, 0, len(m))
+		for name := range m {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			meta, _ := m[name].(map[string]any)
+			a := Attachment{Name: name, External: group.external}
+			a.ContentType, _ = meta["content_type"].(string)
+			a.Length, _ = AsInt(meta["length"])
+			a.Digest, _ = meta["digest"].(string)
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// ContentTypes returns the sorted, unique content types of all attachments ([] when none).
+func (d Doc) ContentTypes() []any {
+	seen := map[string]bool{}
+	types := []string{}
+	for _, a := range d.Attachments() {
+		if a.ContentType != "" && !seen[a.ContentType] {
+			seen[a.ContentType] = true
+			types = append(types, a.ContentType)
+		}
+	}
+	sort.Strings(types)
+	out := make([]any, len(types))
+	for i, t := range types {
+		out[i] = t
+	}
+	return out
+}
+
+// IsDeleted reports whether Kazoo's own soft delete (pvt_deleted true or "true") marks the document.
+func (d Doc) IsDeleted() bool {
+	v := d["pvt_deleted"]
+	return v == true || v == "true"
+}
+
+// IsSoftDeleted reports whether the recording carries a soft_delete marker (any non-null value).
+func (d Doc) IsSoftDeleted() bool {
+	v, ok := d["soft_delete"]
+	return ok && v != nil
+}
+
+// IsListed is the listing index's rule, mirrored by the CouchDB views in couchviews/:
+// a call_recording that is not pvt_deleted, and not soft-deleted unless includeSoftDeleted.
+func (d Doc) IsListed(includeSoftDeleted bool) bool {
+	if d.Type() != TypeCallRecording || d.IsDeleted() {
+		return false
+	}
+	return includeSoftDeleted || !d.IsSoftDeleted()
+}
+
+// TypeCallRecording is pvt_type of recording documents.
+const TypeCallRecording = "call_recording"

@@ -1,0 +1,68 @@
+package recording
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. The HTTP layer maps each code to a status in exactly one place.
+const (
+	ENotFound    = "not_found"   // account, month database, document or attachment missing
+	EConflict    = "conflict"    // stale revision; another writer got there first
+	EInvalid     = "invalid"     // the request itself is wrong
+	EUnavailable = "unavailable" // the datastore cannot be reached or timed out
+	EInternal    = "internal"    // anything else; details only in the log
+)
+
+// Error is the application error: a machine code and a message fit for a client.
+type Error struct {
+	Code    string
+	Message string
+	Err     error // underlying cause, for logs only
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error with a formatted client message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap attaches a code and message to an underlying error.
+func Wrap(code string, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or EInternal.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EInternal
+}
+
+// ErrorMessage returns the client-facing message of err, hiding internal details.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != EInternal {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// IsNotFound reports whether err carries ENotFound.
+func IsNotFound(err error) bool { return ErrorCode(err) == ENotFound }
+
+// IsConflict reports whether err carries EConflict.
+func IsConflict(err error) bool { return ErrorCode(err) == EConflict }

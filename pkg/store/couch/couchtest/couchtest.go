@@ -1,0 +1,40 @@
+// Package couchtest finds the CouchDB-compatible server that integration tests run against.
+package couchtest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+)
+
+// EnvURL names the variable holding the test server's URL, credentials included.
+// `make test` starts pouchdb-server and sets it.
+const EnvURL = "RECORDINGS_TEST_COUCHDB_URL"
+
+// EnvRequire, when "1", turns a missing server into a failure instead of a skip.
+const EnvRequire = "RECORDINGS_TEST_REQUIRE_COUCHDB"
+
+// URL returns the test server URL, or skips the test (fails under EnvRequire) when none is set.
+func URL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(EnvURL)
+	if u == "" {
+		if os.Getenv(EnvRequire) == "1" {
+			t.Fatalf("%s is not set but %s=1: start the test server with `make test`", EnvURL, EnvRequire)
+		}
+		t.Skipf("no CouchDB test server: %s is not set (run `make test`)", EnvURL)
+	}
+	return u
+}
+
+// NewAccountID returns a fresh random account id, so every test owns its databases.
+func NewAccountID() string { return randomHex(16) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
