@@ -99,3 +99,23 @@ type Store interface {
 	// Ping checks that the datastore answers.
 	Ping(ctx context.Context) error
 }
+
+// Loader writes data the way Kazoo writes it: account and user documents, recordings in
+// their month databases, audio as attachments. The seed command and the tests use it; the
+// API never does. Every backend implements it next to Store.
+type Loader interface {
+	// PutAccount creates the account database if needed and writes the account document
+	// (its _id is the account id), replacing any existing one.
+	PutAccount(ctx context.Context, doc Doc) error
+
+	// PutUser writes a user document into the account database, replacing any existing one.
+	PutUser(ctx context.Context, accountID string, doc Doc) error
+
+	// PutRecording creates the month database its _id names if needed (with the listing
+	// index) and writes the document, replacing any existing one. Returns the new revision.
+	PutRecording(ctx context.Context, accountID string, doc Doc) (string, error)
+
+	// PutAttachment streams body into an attachment of the document at revision rev and
+	// returns the new revision. The body is stored byte for byte, never re-encoded.
+	PutAttachment(ctx context.Context, accountID, id, rev, name, contentType string, body io.Reader) (string, error)
+}
