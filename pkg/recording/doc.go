@@ -174,9 +174,13 @@ func (d Doc) IsSoftDeleted() bool {
 }
 
 // IsListed is the listing index's rule, mirrored by the CouchDB views in couchviews/:
-// a call_recording that is not pvt_deleted, and not soft-deleted unless includeSoftDeleted.
+// a call_recording with an integer pvt_created that is not pvt_deleted, and not soft-deleted
+// unless includeSoftDeleted. The owner index further needs a non-empty string owner_id.
 func (d Doc) IsListed(includeSoftDeleted bool) bool {
 	if d.Type() != TypeCallRecording || d.IsDeleted() {
+		return false
+	}
+	if _, ok := d.Int("pvt_created"); !ok {
 		return false
 	}
 	return includeSoftDeleted || !d.IsSoftDeleted()

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/recordingsd/recordingsd/pkg/auth"
+)
+
+// Config is the whole configuration; config/recordings.example.yaml documents every key.
+type Config struct {
+	HTTP struct {
+		Listen            string        `mapstructure:"listen"`
+		MaxBodyBytes      int64         `mapstructure:"max_body_bytes"`
+		ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+		IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
+		ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
+	} `mapstructure:"http"`
+	Store struct {
+		Backend string `mapstructure:"backend"`
+	} `mapstructure:"store"`
+	CouchDB struct {
+		URL            string        `mapstructure:"url"`
+		Username       string        `mapstructure:"username"`
+		Password       string        `mapstructure:"password"`
+		RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	} `mapstructure:"couchdb"`
+	Auth struct {
+		Tokens []auth.StaticToken `mapstructure:"tokens"`
+	} `mapstructure:"auth"`
+	Listing struct {
+		DefaultPageSize int   `mapstructure:"default_page_size"`
+		MaxPageSize     int   `mapstructure:"max_page_size"`
+		MaxRangeS       int64 `mapstructure:"max_range_s"`
+	} `mapstructure:"listing"`
+	Recordings struct {
+		DeleteDefault   string `mapstructure:"delete_default"`
+		ConflictRetries int    `mapstructure:"conflict_retries"`
+	} `mapstructure:"recordings"`
+	Accounts struct {
+		CacheTTL time.Duration `mapstructure:"cache_ttl"`
+	} `mapstructure:"accounts"`
+	Crossbar struct {
+		Version string `mapstructure:"version"`
+		Node    string `mapstructure:"node"`
+	} `mapstructure:"crossbar"`
+	Log struct {
+		Level  string `mapstructure:"level"`
+		Format string `mapstructure:"format"`
+	} `mapstructure:"log"`
+}
+
+// defaults lists every key with its default; viper only maps environment variables onto keys
+// it knows, so each key must appear here.
+var defaults = map[string]any{
+	"http.listen":                 "127.0.0.1:8000",
+	"http.max_body_bytes":         int64(1 << 20),
+	"http.read_header_timeout":    10 * time.Second,
+	"http.idle_timeout":           120 * time.Second,
+	"http.shutdown_timeout":       30 * time.Second,
+	"store.backend":               "couchdb",
+	"couchdb.url":                 "",
+	"couchdb.username":            "",
+	"couchdb.password":            "",
+	"couchdb.request_timeout":     10 * time.Second,
+	"auth.tokens":                 []any{},
+	"listing.default_page_size":   50,
+	"listing.max_page_size":       1000,
+	"listing.max_range_s":         int64(2682000),
+	"recordings.delete_default":   "hard",
+	"recordings.conflict_retries": 10,
+	"accounts.cache_ttl":          5 * time.Second,
+	"crossbar.version":            "4.3.0",
+	"crossbar.node":               "",
+	"log.level":                   "info",
+	"log.format":                  "json",
+}
+
+// loadConfig reads the file (if any), then RECORDINGS_* environment variables over it.
+func loadConfig(path string, getenv func(string) string) (*Config, error) {
+	v := viper.New()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	if path != "" {
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", path, err)
+		}
+	}
+	// RECORDINGS_<KEY> overrides the file, e.g. RECORDINGS_COUCHDB_URL for couchdb.url.
+	for k := range defaults {
+		if val := getenv(envName(k)); val != "" {
+			v.Set(k, val)
+		}
+	}
+	// auth.tokens from the environment is a JSON list
+	if s, ok := v.Get("auth.tokens").(string); ok {
+		var tokens []map[string]any
+		if err := json.Unmarshal([]byte(s), &tokens); err != nil {
+			return nil, fmt.Errorf("RECORDINGS_AUTH_TOKENS must be a JSON list of {token, account_id, user_id, admin}: %w", err)
+		}
+		v.Set("auth.tokens", tokens)
+	}
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, c.validate()
+}
+
+func (c *Config) validate() error {
+	switch c.Recordings.DeleteDefault {
+	case "hard", "kazoo_soft":
+	default:
+		return fmt.Errorf("recordings.delete_default must be hard or kazoo_soft, not %q", c.Recordings.DeleteDefault)
+	}
+	switch c.Store.Backend {
+	case "couchdb":
+		if c.CouchDB.URL == "" {
+			return fmt.Errorf("store.backend is couchdb but couchdb.url is empty: set it in the config or RECORDINGS_COUCHDB_URL (start one with `docker compose up couchdb`)")
+		}
+	default:
+		return fmt.Errorf("store.backend %q is not known (couchdb)", c.Store.Backend)
+	}
+	if c.Listing.DefaultPageSize < 1 || c.Listing.MaxPageSize < c.Listing.DefaultPageSize {
+		return fmt.Errorf("listing: need 1 <= default_page_size (%d) <= max_page_size (%d)", c.Listing.DefaultPageSize, c.Listing.MaxPageSize)
+	}
+	if c.Listing.MaxRangeS < 1 {
+		return fmt.Errorf("listing.max_range_s must be positive")
+	}
+	return nil
+}
+
+// envName is the environment variable that overrides a key.
+func envName(key string) string {
+	return "RECORDINGS_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}

@@ -1,0 +1,288 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recordingsd/recordingsd/pkg/api"
+	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/recording"
+	"github.com/recordingsd/recordingsd/pkg/store/couch"
+	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
+)
+
+// backend is a store the API tests run against.
+type backend interface {
+	recording.Store
+	recording.Loader
+}
+
+// fixture is a running API over a fresh account tree in a real store:
+// reseller → account, plus an unrelated account and a superduper admin account.
+type fixture struct {
+	t        *testing.T
+	store    backend
+	srv      *httptest.Server
+	reseller string
+	account  string
+	stranger string
+	super    string
+	user     string // a user of account
+	now      time.Time
+}
+
+// Tokens of the fixture's identities.
+const (
+	tokenAccount  = "token-account"
+	tokenReseller = "token-reseller"
+	tokenStranger = "token-stranger"
+	tokenSuper    = "token-super"
+	tokenAdmin    = "token-admin"
+	tokenUser     = "token-user"
+)
+
+func newCouchBackend(t *testing.T) backend {
+	t.Helper()
+	s, err := couch.New(couch.Config{URL: couchtest.URL(t)}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newFixture(t *testing.T, cfgs ...func(*api.Config)) *fixture {
+	t.Helper()
+	f := &fixture{
+		t:        t,
+		store:    newCouchBackend(t),
+		reseller: couchtest.NewAccountID(),
+		account:  couchtest.NewAccountID(),
+		stranger: couchtest.NewAccountID(),
+		super:    couchtest.NewAccountID(),
+		user:     randHex(16),
+		now:      time.Now().UTC(),
+	}
+	ctx := context.Background()
+	for _, a := range []struct {
+		id   string
+		tree []any
+		doc  recording.Doc
+	}{
+		{f.reseller, []any{}, nil},
+		{f.account, []any{f.reseller}, nil},
+		{f.stranger, []any{}, nil},
+		{f.super, []any{}, recording.Doc{"pvt_superduper_admin": true}},
+	} {
+		doc := recording.Doc{"_id": a.id, "pvt_type": "account", "pvt_tree": a.tree, "name": "acct " + a.id[:6]}
+		for k, v := range a.doc {
+			doc[k] = v
+		}
+		if err := f.store.PutAccount(ctx, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.store.PutUser(ctx, f.account, recording.Doc{"_id": f.user, "pvt_type": "user", "first_name": "Ada"}); err != nil {
+		t.Fatal(err)
+	}
+	authn, err := auth.NewStaticTokens([]auth.StaticToken{
+		{Token: tokenAccount, AccountID: f.account},
+		{Token: tokenUser, AccountID: f.account, UserID: f.user},
+		{Token: tokenReseller, AccountID: f.reseller},
+		{Token: tokenStranger, AccountID: f.stranger},
+		{Token: tokenSuper, AccountID: f.super},
+		{Token: tokenAdmin, AccountID: f.stranger, Admin: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.Config{Now: func() time.Time { return f.now }, Version: "4.3.0", Node: "test-node"}
+	for _, c := range cfgs {
+		c(&cfg)
+	}
+	f.srv = httptest.NewServer(api.NewServer(zap.NewNop(), cfg, f.store, authn))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// rec describes a recording to create.
+type rec struct {
+	created time.Time // pvt_created; the id's month comes from it unless month is set
+	month   string    // YYYYMM of the id, to place a recording in another month database
+	owner   string
+	fields  recording.Doc
+	audio   []byte
+	ctype   string
+	name    string
+}
+
+// addRecording writes a recording the way Kazoo does and returns its id.
+func (f *fixture) addRecording(r rec) string {
+	f.t.Helper()
+	if r.created.IsZero() {
+		r.created = f.now.Add(-time.Hour)
+	}
+	month := r.month
+	if month == "" {
+		month = recording.MonthOf(r.created).String()
+	}
+	id := month + "-" + randHex(16)
+	created := recording.ToGregorian(r.created)
+	doc := recording.Doc{
+		"_id": id, "pvt_type": "call_recording", "pvt_created": created, "pvt_modified": created,
+		"pvt_account_id": f.account, "call_id": "call-" + id[7:15], "direction": "inbound",
+		"caller_id_number": "+15550001", "callee_id_number": "+15550002", "media_type": "mp3",
+		"name": "call.mp3", "start": created - 30, "duration": 30, "duration_ms": 30000,
+		"custom_channel_vars": map[string]any{"Media-Recording-ID": id},
+	}
+	if r.owner != "" {
+		doc["owner_id"] = r.owner
+	}
+	for k, v := range r.fields {
+		doc[k] = v
+	}
+	ctx := context.Background()
+	rev, err := f.store.PutRecording(ctx, f.account, doc)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if r.audio != nil {
+		name, ctype := r.name, r.ctype
+		if name == "" {
+			name = strings.ReplaceAll(id, "-", "") + ".mp3"
+		}
+		if ctype == "" {
+			ctype = "audio/mpeg"
+		}
+		if _, err := f.store.PutAttachment(ctx, f.account, id, rev, name, ctype, bytes.NewReader(r.audio)); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return id
+}
+
+// response is what a test looks at.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	env    map[string]any // the decoded envelope, when the body is JSON
+}
+
+func (r response) data() any { return r.env["data"] }
+
+func (r response) dataMap(t *testing.T) map[string]any {
+	t.Helper()
+	m, ok := r.env["data"].(map[string]any)
+	if !ok {
+		t.Fatalf("data is %T, want an object; body %s", r.env["data"], r.body)
+	}
+	return m
+}
+
+func (r response) dataList(t *testing.T) []any {
+	t.Helper()
+	l, ok := r.env["data"].([]any)
+	if !ok {
+		t.Fatalf("data is %T, want a list; body %s", r.env["data"], r.body)
+	}
+	return l
+}
+
+// call makes one request; headers alternate name, value.
+func (f *fixture) call(method, path, token string, body any, headers ...string) response {
+	f.t.Helper()
+	var rdr io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rdr = strings.NewReader(b)
+	case []byte:
+		rdr = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		rdr = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, f.srv.URL+path, rdr)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("X-Auth-Token", token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out := response{status: resp.StatusCode, header: resp.Header, body: raw}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &out.env); err != nil {
+			f.t.Fatalf("%s %s: invalid JSON body: %v\n%s", method, path, err, raw)
+		}
+	}
+	return out
+}
+
+// expectError checks a crossbar error envelope.
+func expectError(t *testing.T, r response, status int, message string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
+	}
+	if r.env["status"] != "error" || r.env["error"] != strconv.Itoa(status) || r.env["message"] != message {
+		t.Fatalf("envelope status=%v error=%v message=%q, want error %d %q; body %s",
+			r.env["status"], r.env["error"], r.env["message"], status, message, r.body)
+	}
+	if r.header.Get("X-Request-ID") == "" || r.env["request_id"] == "" {
+		t.Fatalf("error response lacks a request id: %s", r.body)
+	}
+}
+
+func (f *fixture) base() string { return "/v2/accounts/" + f.account }
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func ids(t *testing.T, items []any) []string {
+	t.Helper()
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i], _ = it.(map[string]any)["id"].(string)
+	}
+	return out
+}

@@ -1,0 +1,225 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"go.uber.org/zap"
+
+	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/recording"
+)
+
+// withRequest gives every request its id and envelope metadata, turns a panic into a 500
+// envelope, and writes one access-log line (never the token, never the raw query).
+func (s *server) withRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started := time.Now()
+		rc := &requestContext{}
+		rc.meta = s.meta(r)
+		r = r.WithContext(withRequestContext(r.Context(), rc))
+		rw := &recordingWriter{ResponseWriter: w, rc: rc}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic serving request", zap.Any("panic", p), zap.String("request_id", rc.meta.RequestID), zap.Stack("stack"))
+				if rc.status == 0 {
+					writeError(rw, r, crossbar.Internal())
+				}
+			}
+			s.log.Info("request",
+				zap.String("method", r.Method),
+				zap.String("route", routeTemplate(r)),
+				zap.Int("status", rc.status),
+				zap.Int64("bytes", rc.bytes),
+				zap.Duration("duration", time.Since(started)),
+				zap.String("request_id", rc.meta.RequestID),
+				zap.String("account_id", rc.accountID),
+			)
+		}()
+		next.ServeHTTP(rw, r)
+	})
+}
+
+func routeTemplate(r *http.Request) string {
+	if route := mux.CurrentRoute(r); route != nil {
+		if t, err := route.GetPathTemplate(); err == nil {
+			return t
+		}
+	}
+	return "unmatched"
+}
+
+// recordingWriter notes status and size for the access log; it keeps Flush for streaming.
+type recordingWriter struct {
+	http.ResponseWriter
+	rc *requestContext
+}
+
+func (w *recordingWriter) WriteHeader(code int) {
+	if w.rc.status == 0 {
+		w.rc.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recordingWriter) Write(b []byte) (int, error) {
+	if w.rc.status == 0 {
+		w.rc.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.rc.bytes += int64(n)
+	return n, err
+}
+
+func (w *recordingWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// requestToken reads the token like crossbar: X-Auth-Token, else the auth_token query value
+// (browsers' <audio src> cannot send headers).
+func requestToken(r *http.Request) string {
+	if t := strings.TrimSpace(r.Header.Get("X-Auth-Token")); t != "" {
+		return t
+	}
+	return r.URL.Query().Get("auth_token")
+}
+
+// authenticate answers 401 unless the request carries a valid token.
+func (s *server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := reqCtx(r)
+		token := requestToken(r)
+		rc.meta.AuthToken = token
+		id, err := s.authn.Authenticate(r.Context(), token)
+		switch {
+		case errors.Is(err, auth.ErrInvalidToken):
+			writeError(w, r, crossbar.InvalidCredentials())
+			return
+		case err != nil:
+			s.fail(w, r, err, "")
+			return
+		}
+		rc.identity = id
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loadAccount checks the account id of the path and loads its document.
+func (s *server) loadAccount(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := reqCtx(r)
+		accountID, _ := pathVar(r, "account_id")
+		if !recording.ValidAccountID(accountID) {
+			writeError(w, r, &crossbar.APIError{
+				Status:  http.StatusNotFound,
+				Message: "bad identifier",
+				Data:    map[string]any{"message": "invalid account_id '" + accountID + "'"},
+			})
+			return
+		}
+		doc, err := s.accounts.get(r.Context(), accountID)
+		if err != nil {
+			s.fail(w, r, err, accountID)
+			return
+		}
+		rc.accountID = accountID
+		rc.account = doc
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authorize allows a token on its own account, on descendants (the account's pvt_tree holds
+// the token's account), and everywhere for admin tokens and superduper admin accounts.
+func (s *server) authorize(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := reqCtx(r)
+		ok, err := s.mayActOn(r, rc.identity, rc.accountID, rc.account)
+		if err != nil {
+			s.fail(w, r, err, "")
+			return
+		}
+		if !ok {
+			writeError(w, r, crossbar.Forbidden())
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) mayActOn(r *http.Request, id auth.Identity, accountID string, account recording.Doc) (bool, error) {
+	if id.Admin || id.AccountID == accountID {
+		return true, nil
+	}
+	if tree, ok := account["pvt_tree"].([]any); ok {
+		for _, a := range tree {
+			if a == id.AccountID {
+				return true, nil
+			}
+		}
+	}
+	if !recording.ValidAccountID(id.AccountID) {
+		return false, nil
+	}
+	own, err := s.accounts.get(r.Context(), id.AccountID)
+	switch {
+	case recording.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return own.Bool("pvt_superduper_admin"), nil
+}
+
+// loadUser checks that the user of a /users/{user_id}/… path exists in the account.
+func (s *server) loadUser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := reqCtx(r)
+		userID, ok := pathVar(r, "user_id")
+		if !ok || !validDocID(userID) {
+			writeError(w, r, crossbar.BadIdentifier(userID))
+			return
+		}
+		if _, err := s.store.User(r.Context(), rc.accountID, userID); err != nil {
+			s.fail(w, r, err, userID)
+			return
+		}
+		rc.userID = userID
+		next.ServeHTTP(w, r)
+	})
+}
+
+// pathVar returns a decoded path variable; ok is false when its escaping is invalid.
+func pathVar(r *http.Request, name string) (string, bool) {
+	raw := mux.Vars(r)[name]
+	v, err := url.PathUnescape(raw)
+	if err != nil {
+		return raw, false
+	}
+	return v, true
+}
+
+// validDocID accepts ids that stay inside their database: no "_" prefix, no "/".
+func validDocID(id string) bool {
+	if id == "" || len(id) > recording.MaxRecordingIDLength || id[0] == '_' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("@._~-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,90 @@
+// Package api serves the Kazoo-compatible recordings API over HTTP.
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/recording"
+)
+
+// Config holds the API's tunables; zero values take the documented defaults.
+type Config struct {
+	DefaultPageSize     int           // listing.default_page_size
+	MaxPageSize         int           // listing.max_page_size
+	MaxRangeSeconds     int64         // listing.max_range_s
+	SoftDeleteByDefault bool          // recordings.delete_default: kazoo_soft
+	MaxBodyBytes        int64         // http.max_body_bytes
+	ConflictRetries     int           // recordings.conflict_retries
+	AccountCacheTTL     time.Duration // accounts.cache_ttl
+	Version             string        // crossbar.version, echoed in every envelope
+	Node                string        // envelope "node"
+	Now                 func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.DefaultPageSize <= 0 {
+		c.DefaultPageSize = 50
+	}
+	if c.MaxPageSize <= 0 {
+		c.MaxPageSize = 1000
+	}
+	if c.MaxRangeSeconds <= 0 {
+		c.MaxRangeSeconds = 2682000
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.Version == "" {
+		c.Version = "4.3.0"
+	}
+	if c.ConflictRetries <= 0 {
+		c.ConflictRetries = 10
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// server carries the dependencies every handler needs.
+type server struct {
+	cfg      Config
+	log      *zap.Logger
+	store    recording.Store
+	service  *recording.Service
+	authn    auth.Authenticator
+	accounts *accountCache
+}
+
+// NewServer wires the API: every route, with its middleware, over the given store and
+// authenticator.
+func NewServer(logger *zap.Logger, cfg Config, store recording.Store, authn auth.Authenticator) http.Handler {
+	cfg = cfg.withDefaults()
+	svc := recording.NewService(store)
+	svc.Now = cfg.Now
+	svc.ConflictRetries = cfg.ConflictRetries
+	s := &server{
+		cfg:      cfg,
+		log:      logger,
+		store:    store,
+		service:  svc,
+		authn:    authn,
+		accounts: newAccountCache(store, cfg.AccountCacheTTL, cfg.Now),
+	}
+	return s.routes()
+}
+
+// meta is the envelope metadata common to every response to r.
+func (s *server) meta(r *http.Request) crossbar.Meta {
+	return crossbar.Meta{
+		RequestID: crossbar.RequestID(r),
+		Version:   s.cfg.Version,
+		Node:      s.cfg.Node,
+		Pretty:    r.Header.Get("X-Pretty-Print") == "true" || r.URL.Query().Get("pretty_print") == "true",
+	}
+}
