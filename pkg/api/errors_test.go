@@ -2,6 +2,8 @@ package api_test
 
 import (
 	"net"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +13,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/store/couch"
-	"net/http/httptest"
+	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
 )
 
 // Who may call: the account itself, its ancestors, superduper admin accounts, admin tokens.
@@ -100,7 +102,22 @@ func TestDatastoreUnreachable(t *testing.T) {
 	}
 	deadURL := "http://" + ln.Addr().String()
 	ln.Close() // nothing listens there now
-	store, err := couch.New(couch.Config{URL: deadURL, RequestTimeout: 2 * time.Second}, zap.NewNop())
+	expectUnavailable(t, couch.Config{URL: deadURL, RequestTimeout: 2 * time.Second})
+}
+
+// A CouchDB that refuses our credentials is a 503 too (the cause goes to the log), not a 500.
+func TestDatastoreRefusesCredentials(t *testing.T) {
+	u, err := url.Parse(couchtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("admin", "wrong-password")
+	expectUnavailable(t, couch.Config{URL: u.String()})
+}
+
+func expectUnavailable(t *testing.T, cfg couch.Config) {
+	t.Helper()
+	store, err := couch.New(cfg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,8 +50,10 @@ func errorCode(err error) string {
 		return recording.ENotFound
 	case http.StatusConflict:
 		return recording.EConflict
-	// kivik reports transport failures as 502.
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	// kivik reports transport failures as 502. A server refusing our credentials is equally
+	// unusable until an operator fixes the configuration: 503, with the cause in the log.
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+		http.StatusUnauthorized, http.StatusForbidden:
 		return recording.EUnavailable
 	}
 	return recording.EInternal

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// The example configuration loads, and RECORDINGS_* variables override it.
+func TestLoadConfig(t *testing.T) {
+	cfg, err := loadConfig("../../config/recordings.example.yaml", envOf(map[string]string{
+		"RECORDINGS_COUCHDB_URL":             "http://db.example:5984",
+		"RECORDINGS_HTTP_LISTEN":             "0.0.0.0:9000",
+		"RECORDINGS_LISTING_MAX_PAGE_SIZE":   "200",
+		"RECORDINGS_AUTH_TOKENS":             `[{"token":"t1","account_id":"0123456789abcdef0123456789abcdef","admin":false}]`,
+		"RECORDINGS_COUCHDB_REQUEST_TIMEOUT": "3s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.CouchDB.URL != "http://db.example:5984" || cfg.HTTP.Listen != "0.0.0.0:9000" || cfg.Listing.MaxPageSize != 200 {
+		t.Errorf("environment did not override: %+v", cfg)
+	}
+	if cfg.CouchDB.RequestTimeout != 3*time.Second {
+		t.Errorf("request_timeout = %v", cfg.CouchDB.RequestTimeout)
+	}
+	if len(cfg.Auth.Tokens) != 1 || cfg.Auth.Tokens[0].Token != "t1" || cfg.Auth.Tokens[0].AccountID != "0123456789abcdef0123456789abcdef" {
+		t.Errorf("tokens = %+v", cfg.Auth.Tokens)
+	}
+	if cfg.Listing.DefaultPageSize != 50 || cfg.Listing.MaxRangeS != 2682000 || cfg.Recordings.DeleteDefault != "hard" {
+		t.Errorf("file values lost: %+v", cfg.Listing)
+	}
+}
+
+// Wrong settings stop the service with a message that names the key.
+func TestLoadConfigRejects(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, yaml, want string
+		env              map[string]string
+	}{
+		{"unknown delete default", "recordings:\n  delete_default: later\ncouchdb:\n  url: http://x\n", "recordings.delete_default", nil},
+		{"couchdb without url", "store:\n  backend: couchdb\n", "couchdb.url", nil},
+		{"unknown backend", "store:\n  backend: mysql\n", "store.backend", nil},
+		{"page sizes", "couchdb:\n  url: http://x\nlisting:\n  default_page_size: 100\n  max_page_size: 10\n", "default_page_size", nil},
+		{"tokens not JSON", "couchdb:\n  url: http://x\n", "RECORDINGS_AUTH_TOKENS", map[string]string{"RECORDINGS_AUTH_TOKENS": "t1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadConfig(path, envOf(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one naming %q", err, tt.want)
+			}
+		})
+	}
+}
