@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -136,24 +137,48 @@ func recordingIDFromPath(r *http.Request) (string, bool) {
 	return id, ok
 }
 
-// contentDisposition names the file; quotes and control characters cannot break the header.
+// contentDisposition names the file: an ASCII filename="…" every client reads (quotes and
+// control characters replaced), plus RFC 6266 filename* when the name is not plain ASCII.
 func contentDisposition(inline bool, name string) string {
 	kind := "attachment"
 	if inline {
 		kind = "inline"
 	}
 	var b strings.Builder
+	ascii := true
 	for _, c := range name {
 		switch {
-		case c < 0x20 || c == 0x7f || c == '"' || c == '\\':
-			b.WriteByte('_')
 		case c > 0x7e:
+			ascii = false
+			b.WriteByte('_')
+		case c < 0x20 || c == 0x7f || c == '"' || c == '\\':
 			b.WriteByte('_')
 		default:
 			b.WriteRune(c)
 		}
 	}
-	return kind + `; filename="` + b.String() + `"`
+	out := kind + `; filename="` + b.String() + `"`
+	if !ascii && utf8.ValidString(name) {
+		out += "; filename*=UTF-8''" + rfc5987Escape(name)
+	}
+	return out
+}
+
+// rfc5987Escape percent-encodes every byte that is not an RFC 5987 attr-char.
+func rfc5987Escape(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
 }
 
 // etagMatches implements If-None-Match (weak comparison, lists and "*").
