@@ -1,4 +1,4 @@
-# recordingsd: make build | make run | make test
+# recordingsd: make run | make test | make build
 #
 # `make test` needs Go and Node.js with npm: it installs pouchdb-server into
 # testenv/pouchdb/node_modules (once, from package-lock.json), then runs the
@@ -13,8 +13,10 @@ POUCHDB_STAMP := $(POUCHDB_DIR)/node_modules/.installed
 build:
 	go build -o bin/recordingsd ./cmd/recordingsd
 
+# The API on 127.0.0.1:8000 over the embedded store (./data/recordings.db), seeded with demo
+# data on first start. RECORDINGS_COUCHDB_URL=http://… make run uses a CouchDB instead.
 run:
-	go run ./cmd/recordingsd --config config/recordings.example.yaml
+	go run ./cmd/recordingsd serve --config config/recordings.example.yaml --demo
 
 testdeps: $(POUCHDB_STAMP)
 

@@ -21,7 +21,10 @@ type Config struct {
 		ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
 	} `mapstructure:"http"`
 	Store struct {
-		Backend string `mapstructure:"backend"`
+		Backend  string `mapstructure:"backend"`
+		Embedded struct {
+			Path string `mapstructure:"path"`
+		} `mapstructure:"embedded"`
 	} `mapstructure:"store"`
 	CouchDB struct {
 		URL            string        `mapstructure:"url"`
@@ -62,7 +65,8 @@ var defaults = map[string]any{
 	"http.read_header_timeout":    10 * time.Second,
 	"http.idle_timeout":           120 * time.Second,
 	"http.shutdown_timeout":       30 * time.Second,
-	"store.backend":               "couchdb",
+	"store.backend":               "", // couchdb when couchdb.url is set, else embedded
+	"store.embedded.path":         "./data/recordings.db",
 	"couchdb.url":                 "",
 	"couchdb.username":            "",
 	"couchdb.password":            "",
@@ -119,13 +123,23 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("recordings.delete_default must be hard or kazoo_soft, not %q", c.Recordings.DeleteDefault)
 	}
+	if c.Store.Backend == "" {
+		c.Store.Backend = "embedded"
+		if c.CouchDB.URL != "" {
+			c.Store.Backend = "couchdb"
+		}
+	}
 	switch c.Store.Backend {
+	case "embedded":
+		if c.Store.Embedded.Path == "" {
+			return fmt.Errorf("store.backend is embedded but store.embedded.path is empty")
+		}
 	case "couchdb":
 		if c.CouchDB.URL == "" {
 			return fmt.Errorf("store.backend is couchdb but couchdb.url is empty: set it in the config or RECORDINGS_COUCHDB_URL (start one with `docker compose up couchdb`)")
 		}
 	default:
-		return fmt.Errorf("store.backend %q is not known (couchdb)", c.Store.Backend)
+		return fmt.Errorf("store.backend %q is not known (embedded or couchdb)", c.Store.Backend)
 	}
 	if c.Listing.DefaultPageSize < 1 || c.Listing.MaxPageSize < c.Listing.DefaultPageSize {
 		return fmt.Errorf("listing: need 1 <= default_page_size (%d) <= max_page_size (%d)", c.Listing.DefaultPageSize, c.Listing.MaxPageSize)

@@ -31,6 +31,7 @@ func TestRunServesAndStops(t *testing.T) {
 			"RECORDINGS_COUCHDB_USERNAME": couchURL.User.Username(),
 			"RECORDINGS_COUCHDB_PASSWORD": password,
 			"RECORDINGS_LOG_LEVEL":        "warn",
+			"RECORDINGS_AUTH_TOKENS":      `[{"token":"dev-admin-token","admin":true}]`,
 		}), pw, io.Discard)
 		pw.Close()
 	}()
@@ -39,7 +40,7 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatalf("no startup line: %v", err)
 	}
 	go io.Copy(io.Discard, pr)
-	base := strings.TrimSpace(line[strings.Index(line, "http://"):])
+	base := strings.Fields(line[strings.Index(line, "http://"):])[0]
 
 	resp, err := http.Get(base + "/v2/accounts/0123456789abcdef0123456789abcdef/recordings")
 	if err != nil {

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/recordingsd/recordingsd/pkg/demo"
+	"github.com/recordingsd/recordingsd/pkg/store/couch"
+	"github.com/recordingsd/recordingsd/pkg/store/embedded"
+)
+
+// openBackend opens the configured store; close releases it (the embedded file's lock).
+func openBackend(cfg *Config, logger *zap.Logger) (b demo.Backend, close func() error, err error) {
+	switch cfg.Store.Backend {
+	case "couchdb":
+		s, err := couch.New(couch.Config{
+			URL:            cfg.CouchDB.URL,
+			Username:       cfg.CouchDB.Username,
+			Password:       cfg.CouchDB.Password,
+			RequestTimeout: cfg.CouchDB.RequestTimeout,
+		}, logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	case "embedded":
+		s, err := embedded.Open(cfg.Store.Embedded.Path, embedded.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}
+	return nil, nil, fmt.Errorf("store.backend %q is not known", cfg.Store.Backend)
+}
+
+// describeBackend says where the data is, for the console.
+func describeBackend(cfg *Config) string {
+	if cfg.Store.Backend == "embedded" {
+		return "embedded store " + cfg.Store.Embedded.Path
+	}
+	return "CouchDB"
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recordingsd/recordingsd/pkg/api"
+	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/crossbar"
+)
+
+// serve runs the API until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("recordingsd serve", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	configPath := flags.String("config", "", "configuration file (YAML); RECORDINGS_* variables override it")
+	demoMode := flags.Bool("demo", false, "seed the demo data set into an empty store, accept the demo token, print how to call the API")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+
+	store, closeStore, err := openBackend(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = closeStore() }()
+
+	tokens := cfg.Auth.Tokens
+	var intro *demoIntro
+	if *demoMode {
+		intro, err = prepareDemo(ctx, store, stdout)
+		if err != nil {
+			return err
+		}
+		tokens = append(tokens, intro.token())
+	}
+	authn, err := auth.NewStaticTokens(tokens)
+	if err != nil {
+		return err
+	}
+	handler := api.NewServer(logger, apiConfig(cfg), store, authn)
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		// no WriteTimeout: it would cut long audio downloads
+	}
+	if err := store.Ping(ctx); err != nil {
+		logger.Warn("datastore not reachable yet; answering 503 until it is", zap.Error(err))
+	}
+	base := "http://" + ln.Addr().String()
+	logger.Info("listening", zap.String("addr", ln.Addr().String()), zap.String("backend", cfg.Store.Backend))
+	fmt.Fprintf(stdout, "recordingsd listening on %s (%s)\n", base, describeBackend(cfg))
+	if intro != nil {
+		intro.print(stdout, base)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", zap.Duration("timeout", cfg.HTTP.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func apiConfig(cfg *Config) api.Config {
+	node := cfg.Crossbar.Node
+	if node == "" {
+		host, _ := os.Hostname()
+		node = crossbar.NodeName("recordingsd@" + host)
+	}
+	return api.Config{
+		DefaultPageSize:     cfg.Listing.DefaultPageSize,
+		MaxPageSize:         cfg.Listing.MaxPageSize,
+		MaxRangeSeconds:     cfg.Listing.MaxRangeS,
+		SoftDeleteByDefault: cfg.Recordings.DeleteDefault == "kazoo_soft",
+		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
+		ConflictRetries:     cfg.Recordings.ConflictRetries,
+		AccountCacheTTL:     cfg.Accounts.CacheTTL,
+		Version:             cfg.Crossbar.Version,
+		Node:                node,
+		Now:                 time.Now,
+	}
+}

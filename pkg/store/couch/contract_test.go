@@ -1,0 +1,25 @@
+package couch_test
+
+import (
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/recordingsd/recordingsd/pkg/store/couch"
+	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
+	"github.com/recordingsd/recordingsd/pkg/store/storetest"
+)
+
+// TestContract runs the store contract against the test server; the CouchDB backend is the
+// reference the other backends are held to.
+func TestContract(t *testing.T) {
+	url := couchtest.URL(t)
+	storetest.Run(t, func(t *testing.T) storetest.Backend {
+		s, err := couch.New(couch.Config{URL: url}, zap.NewNop())
+		if err != nil {
+			t.Fatalf("couch.New: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	})
+}

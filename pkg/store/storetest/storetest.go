@@ -1,0 +1,55 @@
+// Package storetest is the contract every recording store backend passes: the behaviour of
+// recording.Store and recording.Loader, case by case, as the CouchDB backend shows it
+// against a real server. A backend's test calls Run with a function that opens a store:
+//
+//	func TestContract(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) storetest.Backend { return openMyStore(t) })
+//	}
+//
+// Every case writes into accounts of its own (fresh random ids), so backends sharing one
+// server, such as CouchDB, run the cases in parallel without seeing each other's data.
+package storetest
+
+import (
+	"testing"
+
+	"github.com/recordingsd/recordingsd/pkg/recording"
+)
+
+// Backend is a store under test: what the API reads through and what the seed writes with.
+type Backend interface {
+	recording.Store
+	recording.Loader
+}
+
+// Run runs every case of the contract, each in parallel and with a store from open, which
+// should register its own cleanup.
+func Run(t *testing.T, open func(t *testing.T) Backend) {
+	cases := []struct {
+		name string
+		run  func(t *testing.T, s Backend)
+	}{
+		{"AccountsAndUsers", testAccountsAndUsers},
+		{"MonthExists", testMonthExists},
+		{"ScanIndexRule", testScanIndexRule},
+		{"ScanOrderAndPaging", testScanOrderAndPaging},
+		{"ScanFollowsEveryWrite", testScanFollowsEveryWrite},
+		{"ScanMissingMonthAndBadLimit", testScanMissingMonthAndBadLimit},
+		{"GetSaveDelete", testGetSaveDelete},
+		{"Revisions", testRevisions},
+		{"SaveSpecialMembers", testSaveSpecialMembers},
+		{"NumbersStayExact", testNumbersStayExact},
+		{"GetMany", testGetMany},
+		{"SaveMany", testSaveMany},
+		{"AttachmentRoundTrip", testAttachmentRoundTrip},
+		{"AttachmentRevisions", testAttachmentRevisions},
+		{"AttachmentsFollowTheDocument", testAttachmentsFollowTheDocument},
+		{"Ping", testPing},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, open(t))
+		})
+	}
+}
