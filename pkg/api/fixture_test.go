@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/recording"
 	"github.com/recordingsd/recordingsd/pkg/store/couch"
 	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
+	"github.com/recordingsd/recordingsd/pkg/store/embedded"
 )
 
 // backend is a store the API tests run against.
@@ -53,20 +55,40 @@ const (
 	tokenUser     = "token-user"
 )
 
-func newCouchBackend(t *testing.T) backend {
+// openBackend gives a test its store.
+type openBackend func(t *testing.T) backend
+
+// forEachBackend runs an API test against every store: the behaviour must not differ.
+func forEachBackend(t *testing.T, test func(t *testing.T, open openBackend)) {
+	t.Run("couchdb", func(t *testing.T) { test(t, openCouch) })
+	t.Run("embedded", func(t *testing.T) { test(t, openEmbedded) })
+}
+
+func openCouch(t *testing.T) backend {
 	t.Helper()
 	s, err := couch.New(couch.Config{URL: couchtest.URL(t)}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
-func newFixture(t *testing.T, cfgs ...func(*api.Config)) *fixture {
+func openEmbedded(t *testing.T) backend {
+	t.Helper()
+	s, err := embedded.Open(filepath.Join(t.TempDir(), "recordings.db"), embedded.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func newFixture(t *testing.T, open openBackend, cfgs ...func(*api.Config)) *fixture {
 	t.Helper()
 	f := &fixture{
 		t:        t,
-		store:    newCouchBackend(t),
+		store:    open(t),
 		reseller: couchtest.NewAccountID(),
 		account:  couchtest.NewAccountID(),
 		stranger: couchtest.NewAccountID(),
