@@ -16,7 +16,7 @@ build:
 # The API on 127.0.0.1:8000 over the embedded store (./data/recordings.db), seeded with demo
 # data on first start. RECORDINGS_COUCHDB_URL=http://… make run uses a CouchDB instead.
 run:
-	go run ./cmd/recordingsd serve --config config/recordings.example.yaml --demo
+	RECORDINGS_LOG_FORMAT=$${RECORDINGS_LOG_FORMAT:-console} go run ./cmd/recordingsd serve --config config/recordings.example.yaml --demo
 
 testdeps: $(POUCHDB_STAMP)
 

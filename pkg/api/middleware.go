@@ -36,7 +36,7 @@ func (s *server) withRequest(next http.Handler) http.Handler {
 			}
 			s.log.Info("request",
 				zap.String("method", r.Method),
-				zap.String("route", routeTemplate(r)),
+				zap.String("route", orDefault(rc.route, "unmatched")),
 				zap.Int("status", rc.status),
 				zap.Int64("bytes", rc.bytes),
 				zap.Duration("duration", time.Since(started)),
@@ -48,13 +48,16 @@ func (s *server) withRequest(next http.Handler) http.Handler {
 	})
 }
 
-func routeTemplate(r *http.Request) string {
-	if route := mux.CurrentRoute(r); route != nil {
-		if t, err := route.GetPathTemplate(); err == nil {
-			return t
+// noteRoute records the matched route's template for the access log (paths hold ids).
+func noteRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route := mux.CurrentRoute(r); route != nil {
+			if t, err := route.GetPathTemplate(); err == nil {
+				reqCtx(r).route = t
+			}
 		}
-	}
-	return "unmatched"
+		next.ServeHTTP(w, r)
+	})
 }
 
 // recordingWriter notes status and size for the access log; it keeps Flush for streaming.
@@ -129,12 +132,12 @@ func (s *server) loadAccount(next http.Handler) http.Handler {
 			})
 			return
 		}
+		rc.accountID = accountID // logged even when the account turns out not to exist
 		doc, err := s.accounts.get(r.Context(), accountID)
 		if err != nil {
 			s.fail(w, r, err, accountID)
 			return
 		}
-		rc.accountID = accountID
 		rc.account = doc
 		next.ServeHTTP(w, r)
 	})

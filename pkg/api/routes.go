@@ -10,6 +10,7 @@ import (
 func (s *server) routes() http.Handler {
 	r := mux.NewRouter().UseEncodedPath() // keep %2F inside a path variable, so ids are checked, not routed
 	r.NotFoundHandler = s.handleNotFound()
+	r.Use(noteRoute)
 
 	acct := r.PathPrefix("/v2/accounts/{account_id}").Subrouter()
 	acct.Use(s.authenticate, s.loadAccount, s.authorize)

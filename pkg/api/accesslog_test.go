@@ -1,0 +1,53 @@
+package api_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/recordingsd/recordingsd/pkg/api"
+	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/store/embedded"
+)
+
+// One access-log line per request: route template, status, request id, account; never the token.
+func TestAccessLog(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	store, err := embedded.Open(filepath.Join(t.TempDir(), "r.db"), embedded.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	account := strings.Repeat("ab", 16)
+	authn, _ := auth.NewStaticTokens([]auth.StaticToken{{Token: "secret-token", AccountID: account}})
+	srv := httptest.NewServer(api.NewServer(zap.New(core), api.Config{}, store, authn))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/v2/accounts/" + account + "/recordings/202611-abc?auth_token=secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	lines := logs.FilterMessage("request").All()
+	if len(lines) != 1 {
+		t.Fatalf("%d access-log lines, want 1", len(lines))
+	}
+	fields := lines[0].ContextMap()
+	if fields["route"] != "/v2/accounts/{account_id}/recordings/{recording_id}" || fields["status"] != int64(404) ||
+		fields["account_id"] != account || fields["request_id"] == "" || fields["method"] != "GET" {
+		t.Errorf("access log fields = %v", fields)
+	}
+	for _, e := range logs.All() {
+		for k, v := range e.ContextMap() {
+			if s, ok := v.(string); ok && strings.Contains(s, "secret-token") {
+				t.Errorf("log field %s holds the token: %q", k, s)
+			}
+		}
+	}
+}
