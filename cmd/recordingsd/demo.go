@@ -68,5 +68,5 @@ List the customer's recordings, newest first:
 	} else {
 		fmt.Fprintln(w, "(no recording of the last 31 days has audio: run `recordingsd seed` to refresh the demo data)")
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Browse them in a browser: %s/ui/\n\n", base)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/ui"
 )
 
 // serve runs the API until ctx ends, then shuts down gracefully.
@@ -56,7 +57,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	handler := api.NewServer(logger, apiConfig(cfg), store, authn)
+	apiCfg := apiConfig(cfg)
+	uiOpts := ui.Options{}
+	if intro != nil {
+		uiOpts = ui.Options{DemoToken: DemoToken, DemoAccountID: intro.accountID}
+	}
+	apiCfg.UI = ui.Handler(uiOpts)
+	handler := api.NewServer(logger, apiCfg, store, authn)
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {

@@ -12,6 +12,11 @@ func (s *server) routes() http.Handler {
 	r.NotFoundHandler = s.handleNotFound()
 	r.Use(noteRoute)
 
+	if s.cfg.UI != nil {
+		r.Handle("/ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
+		r.PathPrefix("/ui/").Handler(s.cfg.UI)
+	}
+
 	acct := r.PathPrefix("/v2/accounts/{account_id}").Subrouter()
 	acct.Use(s.authenticate, s.loadAccount, s.authorize)
 

@@ -24,6 +24,8 @@ type Config struct {
 	Version             string        // crossbar.version, echoed in every envelope
 	Node                string        // envelope "node"
 	Now                 func() time.Time
+	// UI serves the admins' page under /ui/ (nil: no page).
+	UI http.Handler
 }
 
 func (c Config) withDefaults() Config {
