@@ -19,7 +19,12 @@ type Config struct {
 		ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
 		IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
 		ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
+		StallTimeout      time.Duration `mapstructure:"stall_timeout"`
 	} `mapstructure:"http"`
+	RateLimit struct {
+		PerIP      rateLimitConfig `mapstructure:"per_ip"`
+		PerAccount rateLimitConfig `mapstructure:"per_account"`
+	} `mapstructure:"rate_limit"`
 	Store struct {
 		Backend  string `mapstructure:"backend"`
 		Embedded struct {
@@ -57,31 +62,42 @@ type Config struct {
 	} `mapstructure:"log"`
 }
 
+// rateLimitConfig is one token bucket: rate per second (0: off) and burst.
+type rateLimitConfig struct {
+	Rate  float64 `mapstructure:"rate"`
+	Burst int     `mapstructure:"burst"`
+}
+
 // defaults lists every key with its default; viper only maps environment variables onto keys
 // it knows, so each key must appear here.
 var defaults = map[string]any{
-	"http.listen":                 "127.0.0.1:8000",
-	"http.max_body_bytes":         int64(1 << 20),
-	"http.read_header_timeout":    10 * time.Second,
-	"http.idle_timeout":           120 * time.Second,
-	"http.shutdown_timeout":       30 * time.Second,
-	"store.backend":               "", // couchdb when couchdb.url is set, else embedded
-	"store.embedded.path":         "./data/recordings.db",
-	"couchdb.url":                 "",
-	"couchdb.username":            "",
-	"couchdb.password":            "",
-	"couchdb.request_timeout":     10 * time.Second,
-	"auth.tokens":                 []any{},
-	"listing.default_page_size":   50,
-	"listing.max_page_size":       1000,
-	"listing.max_range_s":         int64(2682000),
-	"recordings.delete_default":   "hard",
-	"recordings.conflict_retries": 10,
-	"accounts.cache_ttl":          5 * time.Second,
-	"crossbar.version":            "4.3.0",
-	"crossbar.node":               "",
-	"log.level":                   "info",
-	"log.format":                  "json",
+	"http.listen":                  "127.0.0.1:8000",
+	"http.max_body_bytes":          int64(1 << 20),
+	"http.read_header_timeout":     10 * time.Second,
+	"http.idle_timeout":            120 * time.Second,
+	"http.shutdown_timeout":        30 * time.Second,
+	"http.stall_timeout":           60 * time.Second,
+	"rate_limit.per_ip.rate":       0.0,
+	"rate_limit.per_ip.burst":      0,
+	"rate_limit.per_account.rate":  0.0,
+	"rate_limit.per_account.burst": 0,
+	"store.backend":                "", // couchdb when couchdb.url is set, else embedded
+	"store.embedded.path":          "./data/recordings.db",
+	"couchdb.url":                  "",
+	"couchdb.username":             "",
+	"couchdb.password":             "",
+	"couchdb.request_timeout":      10 * time.Second,
+	"auth.tokens":                  []any{},
+	"listing.default_page_size":    50,
+	"listing.max_page_size":        1000,
+	"listing.max_range_s":          int64(2682000),
+	"recordings.delete_default":    "hard",
+	"recordings.conflict_retries":  10,
+	"accounts.cache_ttl":           5 * time.Second,
+	"crossbar.version":             "4.3.0",
+	"crossbar.node":                "",
+	"log.level":                    "info",
+	"log.format":                   "json",
 }
 
 // loadConfig reads the file (if any), then RECORDINGS_* environment variables over it.

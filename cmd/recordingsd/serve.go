@@ -118,5 +118,8 @@ func apiConfig(cfg *Config) api.Config {
 		Version:             cfg.Crossbar.Version,
 		Node:                node,
 		Now:                 time.Now,
+		StallTimeout:        cfg.HTTP.StallTimeout,
+		IPRateLimit:         api.RateLimit{Rate: cfg.RateLimit.PerIP.Rate, Burst: cfg.RateLimit.PerIP.Burst},
+		AccountRateLimit:    api.RateLimit{Rate: cfg.RateLimit.PerAccount.Rate, Burst: cfg.RateLimit.PerAccount.Burst},
 	}
 }

@@ -116,9 +116,11 @@ func (s *server) serveAudio(w http.ResponseWriter, r *http.Request, id string, a
 		return
 	}
 	defer body.Close()
+	defer s.metrics.StreamStarted()()
 	w.WriteHeader(status)
 	buf := make([]byte, 64<<10)
 	n, err := io.CopyBuffer(w, body, buf)
+	s.metrics.AudioBytes(n)
 	if err != nil || n != length {
 		// Headers are out: the only signal left is a cut connection, never a short "success".
 		s.log.Warn("audio stream cut short", zap.String("request_id", rc.meta.RequestID),

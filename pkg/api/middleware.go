@@ -23,26 +23,35 @@ func (s *server) withRequest(next http.Handler) http.Handler {
 		rc := &requestContext{}
 		rc.meta = s.meta(r)
 		r = r.WithContext(withRequestContext(r.Context(), rc))
-		rw := &recordingWriter{ResponseWriter: w, rc: rc}
+		rw := &recordingWriter{ResponseWriter: w, rc: rc, stall: s.cfg.StallTimeout}
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			if rw.stall > 0 {
+				// the deadline would outlive this request on a keep-alive connection
+				_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+			}
+			p := recover()
+			aborted := p == http.ErrAbortHandler // a stream cut on purpose: log it, then let net/http drop the connection
+			if p != nil && !aborted {
 				s.log.Error("panic serving request", zap.Any("panic", p), zap.String("request_id", rc.meta.RequestID), zap.Stack("stack"))
 				if rc.status == 0 {
 					writeError(rw, r, crossbar.Internal())
 				}
 			}
+			route := orDefault(rc.route, "unmatched")
+			s.metrics.ObserveRequest(route, r.Method, rc.status, time.Since(started))
 			s.log.Info("request",
 				zap.String("method", r.Method),
-				zap.String("route", orDefault(rc.route, "unmatched")),
+				zap.String("route", route),
 				zap.Int("status", rc.status),
 				zap.Int64("bytes", rc.bytes),
 				zap.Duration("duration", time.Since(started)),
 				zap.String("request_id", rc.meta.RequestID),
 				zap.String("account_id", rc.accountID),
+				zap.Bool("aborted", aborted),
 			)
+			if aborted {
+				panic(p)
+			}
 		}()
 		next.ServeHTTP(rw, r)
 	})
@@ -60,10 +69,12 @@ func noteRoute(next http.Handler) http.Handler {
 	})
 }
 
-// recordingWriter notes status and size for the access log; it keeps Flush for streaming.
+// recordingWriter notes status and size for the access log, and drops a client that stops
+// reading (each write must finish within stall); it keeps Flush for streaming.
 type recordingWriter struct {
 	http.ResponseWriter
-	rc *requestContext
+	rc    *requestContext
+	stall time.Duration
 }
 
 func (w *recordingWriter) WriteHeader(code int) {
@@ -76,6 +87,9 @@ func (w *recordingWriter) WriteHeader(code int) {
 func (w *recordingWriter) Write(b []byte) (int, error) {
 	if w.rc.status == 0 {
 		w.rc.status = http.StatusOK
+	}
+	if w.stall > 0 {
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.stall))
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.rc.bytes += int64(n)

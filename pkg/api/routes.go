@@ -12,13 +12,18 @@ func (s *server) routes() http.Handler {
 	r.NotFoundHandler = s.handleNotFound()
 	r.Use(noteRoute)
 
+	// Operations, outside /v2 and without authentication.
+	r.Handle("/healthz", handleHealthz())
+	r.Handle("/readyz", s.handleReadyz())
+	r.Handle("/metrics", s.metrics.Handler())
+
 	if s.cfg.UI != nil {
 		r.Handle("/ui", http.RedirectHandler("/ui/", http.StatusMovedPermanently))
 		r.PathPrefix("/ui/").Handler(s.cfg.UI)
 	}
 
 	acct := r.PathPrefix("/v2/accounts/{account_id}").Subrouter()
-	acct.Use(s.authenticate, s.loadAccount, s.authorize)
+	acct.Use(s.limitByIP, s.authenticate, s.loadAccount, s.authorize, s.limitByAccount)
 
 	acct.Handle("/recordings", methods{
 		http.MethodGet: s.handleList(),
@@ -48,7 +53,7 @@ func (s *server) routes() http.Handler {
 		http.MethodDelete: s.handleDelete(),
 	})
 
-	return s.withRequest(r)
+	return s.withRequest(s.withCORS(r, withGzip(r)))
 }
 
 // methods dispatches on the HTTP method; any other method is Kazoo's 405 invalid_method.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/metrics"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
@@ -26,6 +27,13 @@ type Config struct {
 	Now                 func() time.Time
 	// UI serves the admins' page under /ui/ (nil: no page).
 	UI http.Handler
+	// Metrics receives the service's measurements (nil: a private registry).
+	Metrics *metrics.Metrics
+	// IPRateLimit and AccountRateLimit bound requests per client IP and per account
+	// (zero: unlimited).
+	IPRateLimit, AccountRateLimit RateLimit
+	// StallTimeout drops a client that accepts no bytes for this long (zero: never).
+	StallTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -55,28 +63,38 @@ func (c Config) withDefaults() Config {
 
 // server carries the dependencies every handler needs.
 type server struct {
-	cfg      Config
-	log      *zap.Logger
-	store    recording.Store
-	service  *recording.Service
-	authn    auth.Authenticator
-	accounts *accountCache
+	cfg           Config
+	log           *zap.Logger
+	store         recording.Store
+	service       *recording.Service
+	authn         auth.Authenticator
+	accounts      *accountCache
+	metrics       *metrics.Metrics
+	ipLimits      *limiters
+	accountLimits *limiters
 }
 
 // NewServer wires the API: every route, with its middleware, over the given store and
 // authenticator.
 func NewServer(logger *zap.Logger, cfg Config, store recording.Store, authn auth.Authenticator) http.Handler {
 	cfg = cfg.withDefaults()
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	store = cfg.Metrics.InstrumentStore(store)
 	svc := recording.NewService(store)
 	svc.Now = cfg.Now
 	svc.ConflictRetries = cfg.ConflictRetries
 	s := &server{
-		cfg:      cfg,
-		log:      logger,
-		store:    store,
-		service:  svc,
-		authn:    authn,
-		accounts: newAccountCache(store, cfg.AccountCacheTTL, cfg.Now),
+		cfg:           cfg,
+		log:           logger,
+		store:         store,
+		service:       svc,
+		authn:         authn,
+		accounts:      newAccountCache(store, cfg.AccountCacheTTL, cfg.Now),
+		metrics:       cfg.Metrics,
+		ipLimits:      newLimiters(cfg.IPRateLimit, cfg.Now),
+		accountLimits: newLimiters(cfg.AccountRateLimit, cfg.Now),
 	}
 	return s.routes()
 }
