@@ -18,10 +18,32 @@ build:
 run:
 	RECORDINGS_LOG_FORMAT=$${RECORDINGS_LOG_FORMAT:-console} go run ./cmd/recordingsd serve --config config/recordings.example.yaml --demo
 
-testdeps: $(POUCHDB_STAMP)
+testdeps: $(POUCHDB_STAMP) e2edeps
 
 $(POUCHDB_STAMP): $(POUCHDB_DIR)/package.json $(POUCHDB_DIR)/package-lock.json
 	cd $(POUCHDB_DIR) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+# The browser test of /ui/ (cmd/recordingsd/ui_e2e_test.go): playwright-core from npm, pinned in
+# testenv/e2e/package-lock.json, and Debian's chromium, installed with apt when missing (as root).
+# Where Chromium cannot be installed, the test is skipped: said here, loudly.
+E2E_DIR := testenv/e2e
+E2E_STAMP := $(E2E_DIR)/node_modules/.installed
+
+.PHONY: e2edeps
+e2edeps: $(E2E_STAMP)
+	@if [ -z "$$RECORDINGS_E2E_CHROMIUM" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test of /ui/…"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || true; \
+	  fi; \
+	  command -v chromium >/dev/null 2>&1 || { echo; \
+	    echo "!!! Chromium could not be installed: the browser test of /ui/ (TestUIEndToEndInChromium) WILL BE SKIPPED !!!"; \
+	    echo; }; \
+	fi
+
+$(E2E_STAMP): $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
+	cd $(E2E_DIR) && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
 test: testdeps

@@ -1,5 +1,6 @@
-// Package couchviews holds the CouchDB design documents recordingsd installs in monthly
-// databases, embedded from JSON so they can be read, diffed and reviewed as plain files.
+// Package couchviews holds the CouchDB design documents recordingsd installs, embedded from
+// JSON so they can be read, diffed and reviewed as plain files: _design/recordingsd in month
+// databases (the listing) and _design/recordingsd_auth in account databases (credentials).
 package couchviews
 
 import (
@@ -20,6 +21,13 @@ import (
 //go:embed recordingsd.json
 var recordingsdJSON []byte
 
+// authJSON is our design document of account databases. Kazoo's _design/users has the same
+// credential views, but it may be missing (Kazoo installs it when it refreshes views) or of
+// another Kazoo version, so we query our own.
+//
+//go:embed recordingsd_auth.json
+var authJSON []byte
+
 // DesignName is the design document name as view queries spell it.
 const DesignName = "recordingsd"
 
@@ -35,29 +43,104 @@ const (
 	ViewListingByOwnerAll = "listing_by_owner_all" // same, soft-deleted included
 )
 
-// metaKey is the top-level field holding our version stamp inside the design document.
-const metaKey = "recordingsd"
+// AuthDesignName is the name of the design document of account databases.
+const AuthDesignName = "recordingsd_auth"
 
-var (
-	designVersion int64
-	designHash    string
+// AuthDesignID is its _id.
+const AuthDesignID = "_design/" + AuthDesignName
+
+// View names of _design/recordingsd_auth: map-only, key = the hash, value null; the emit
+// rule is HasCredentials.
+const (
+	ViewCredsByMD5 = "creds_by_md5" // key pvt_md5_auth
+	ViewCredsBySHA = "creds_by_sha" // key pvt_sha1_auth
 )
 
-func init() {
-	sum := sha256.Sum256(recordingsdJSON)
-	designHash = hex.EncodeToString(sum[:])
-	doc, err := decode(recordingsdJSON)
+// The user document fields holding Kazoo's credential hashes: md5 / sha1 hex of
+// "username:password".
+const (
+	FieldMD5Auth  = "pvt_md5_auth"
+	FieldSHA1Auth = "pvt_sha1_auth"
+)
+
+// metaKey is the top-level field holding our version stamp inside a design document.
+const metaKey = "recordingsd"
+
+// Design is one of our design documents: its JSON file, stamped with a version (written
+// in the file, bumped by hand when a view changes) and the file's SHA-256.
+type Design struct {
+	name    string
+	raw     []byte
+	version int64
+	hash    string
+}
+
+// Recordings is _design/recordingsd, installed in month databases.
+var Recordings = mustDesign(DesignName, recordingsdJSON)
+
+// Auth is _design/recordingsd_auth, installed in account databases.
+var Auth = mustDesign(AuthDesignName, authJSON)
+
+func mustDesign(name string, raw []byte) *Design {
+	sum := sha256.Sum256(raw)
+	d := &Design{name: name, raw: raw, hash: hex.EncodeToString(sum[:])}
+	doc, err := decode(raw)
 	if err != nil {
-		panic(fmt.Sprintf("couchviews: embedded recordingsd.json: %v", err))
+		panic(fmt.Sprintf("couchviews: embedded %s: %v", name, err))
 	}
-	if doc["_id"] != DesignID {
-		panic(fmt.Sprintf("couchviews: embedded recordingsd.json has _id %v, want %s", doc["_id"], DesignID))
+	if doc["_id"] != d.ID() {
+		panic(fmt.Sprintf("couchviews: embedded %s has _id %v, want %s", name, doc["_id"], d.ID()))
 	}
 	v, ok := installedVersion(doc)
 	if !ok {
-		panic("couchviews: embedded recordingsd.json lacks recordingsd.version")
+		panic(fmt.Sprintf("couchviews: embedded %s lacks recordingsd.version", name))
 	}
-	designVersion = v
+	d.version = v
+	return d
+}
+
+// Name is the design document's name as view queries spell it.
+func (d *Design) Name() string { return d.name }
+
+// ID is the design document's _id.
+func (d *Design) ID() string { return "_design/" + d.name }
+
+// Doc returns a fresh copy of the design document, stamped with its version and content
+// hash (recordingsd.version, recordingsd.hash), ready to PUT (add _rev to replace).
+func (d *Design) Doc() map[string]any {
+	doc, err := decode(d.raw)
+	if err != nil {
+		panic(err) // checked in mustDesign
+	}
+	meta := doc[metaKey].(map[string]any)
+	meta["hash"] = d.hash
+	return doc
+}
+
+// Version returns the embedded design document's version number and the SHA-256 of its
+// JSON file.
+func (d *Design) Version() (version int64, hash string) { return d.version, d.hash }
+
+// IsCurrent reports whether an installed copy (as read from CouchDB, nil when missing) can
+// stay. A newer version is left alone so that an older process running beside a newer one
+// never downgrades it; an equal version must carry our exact hash.
+func (d *Design) IsCurrent(installed map[string]any) bool {
+	if installed == nil {
+		return false
+	}
+	if id, ok := installed["_id"].(string); ok && id != "_design/"+d.name {
+		return false // another design document altogether
+	}
+	v, ok := installedVersion(installed)
+	if !ok {
+		return false
+	}
+	if v != d.version {
+		return v > d.version
+	}
+	meta, _ := installed[metaKey].(map[string]any)
+	h, _ := meta["hash"].(string)
+	return h == d.hash
 }
 
 // ListingView names the view a listing reads: the owner index when byOwner, and the
@@ -75,41 +158,90 @@ func ListingView(byOwner, includeSoftDeleted bool) string {
 	}
 }
 
-// RecordingsDesign returns a fresh copy of _design/recordingsd, stamped with its version
-// and content hash (recordingsd.version, recordingsd.hash), ready to PUT (add _rev to replace).
+// RecordingsDesign returns a fresh copy of _design/recordingsd (Recordings.Doc).
 func RecordingsDesign() (id string, doc map[string]any) {
-	doc, err := decode(recordingsdJSON)
-	if err != nil {
-		panic(err) // checked in init
-	}
-	meta := doc[metaKey].(map[string]any)
-	meta["hash"] = designHash
-	return DesignID, doc
+	return Recordings.ID(), Recordings.Doc()
 }
 
-// RecordingsDesignVersion returns the embedded design document's version number and the
-// SHA-256 of its JSON file.
+// RecordingsDesignVersion returns _design/recordingsd's version and hash (Recordings.Version).
 func RecordingsDesignVersion() (version int64, hash string) {
-	return designVersion, designHash
+	return Recordings.Version()
 }
 
-// IsCurrent reports whether an installed _design/recordingsd (as read from CouchDB, nil
-// when missing) can stay. A newer version is left alone so that an older process running
-// beside a newer one never downgrades it; an equal version must carry our exact hash.
+// IsCurrent reports whether an installed _design/recordingsd can stay (Recordings.IsCurrent).
 func IsCurrent(installed map[string]any) bool {
-	if installed == nil {
+	return Recordings.IsCurrent(installed)
+}
+
+// CredsView names the view of _design/recordingsd_auth keyed by field (FieldMD5Auth or
+// FieldSHA1Auth); false for any other field.
+func CredsView(field string) (string, bool) {
+	switch field {
+	case FieldMD5Auth:
+		return ViewCredsByMD5, true
+	case FieldSHA1Auth:
+		return ViewCredsBySHA, true
+	}
+	return "", false
+}
+
+// HasCredentials is the map rule of the creds views, in Go, exactly as Kazoo's own
+// _design/users views test it: doc is a user (pvt_type "user"), not pvt_deleted and enabled
+// (both with JavaScript's truthiness, so a user without an enabled field cannot sign in,
+// as in Kazoo), and its field is the string hash (byte for byte, never empty). The embedded
+// store applies it to every document; the CouchDB store applies it again to the view's rows,
+// so both answer exactly the same.
+func HasCredentials(doc map[string]any, field, hash string) bool {
+	if hash == "" {
 		return false
 	}
-	v, ok := installedVersion(installed)
-	if !ok {
+	if _, ok := CredsView(field); !ok {
 		return false
 	}
-	if v != designVersion {
-		return v > designVersion
+	if t, _ := doc["pvt_type"].(string); t != "user" {
+		return false
 	}
-	meta, _ := installed[metaKey].(map[string]any)
-	h, _ := meta["hash"].(string)
-	return h == designHash
+	if truthy(doc["pvt_deleted"]) {
+		return false
+	}
+	if !truthy(doc["enabled"]) {
+		return false
+	}
+	h, _ := doc[field].(string)
+	return h == hash
+}
+
+// truthy is JavaScript's truthiness of a JSON value: false, null, 0 and "" are false;
+// everything else, empty objects and arrays included, is true.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case json.Number:
+		f, _ := x.Float64() // out of range: ±Inf, true as in JavaScript
+		return f != 0 && !math.IsNaN(f)
+	case float64:
+		return x != 0 && !math.IsNaN(x)
+	case float32:
+		return x != 0 && !math.IsNaN(float64(x))
+	case int:
+		return x != 0
+	case int64:
+		return x != 0
+	case int32:
+		return x != 0
+	case uint:
+		return x != 0
+	case uint64:
+		return x != 0
+	case uint32:
+		return x != 0
+	}
+	return true
 }
 
 func installedVersion(doc map[string]any) (int64, bool) {

@@ -6,12 +6,20 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recordingsd/recordingsd/pkg/demo"
+	"github.com/recordingsd/recordingsd/pkg/recording"
 	"github.com/recordingsd/recordingsd/pkg/store/couch"
 	"github.com/recordingsd/recordingsd/pkg/store/embedded"
 )
 
+// backend is everything the commands need from a store.
+type backend interface {
+	demo.Backend
+	recording.AuthStore
+	recording.AuthLoader
+}
+
 // openBackend opens the configured store; close releases it (the embedded file's lock).
-func openBackend(cfg *Config, logger *zap.Logger) (b demo.Backend, close func() error, err error) {
+func openBackend(cfg *Config, logger *zap.Logger) (b backend, close func() error, err error) {
 	switch cfg.Store.Backend {
 	case "couchdb":
 		s, err := couch.New(couch.Config{

@@ -39,6 +39,20 @@ type Config struct {
 	} `mapstructure:"couchdb"`
 	Auth struct {
 		Tokens []auth.StaticToken `mapstructure:"tokens"`
+		Kazoo  struct {
+			Enabled                 bool          `mapstructure:"enabled"`
+			AllowMissingIdentitySig bool          `mapstructure:"allow_missing_identity_sig"`
+			Leeway                  time.Duration `mapstructure:"leeway"`
+		} `mapstructure:"kazoo"`
+		Basic struct {
+			Enabled bool `mapstructure:"enabled"`
+		} `mapstructure:"basic"`
+		RefuseDisabledAccounts bool `mapstructure:"refuse_disabled_accounts"`
+		OwnerGating            struct {
+			Enabled         bool   `mapstructure:"enabled"`
+			RestrictUnowned bool   `mapstructure:"restrict_unowned"`
+			Mode            string `mapstructure:"mode"`
+		} `mapstructure:"owner_gating"`
 	} `mapstructure:"auth"`
 	Listing struct {
 		DefaultPageSize int   `mapstructure:"default_page_size"`
@@ -71,33 +85,41 @@ type rateLimitConfig struct {
 // defaults lists every key with its default; viper only maps environment variables onto keys
 // it knows, so each key must appear here.
 var defaults = map[string]any{
-	"http.listen":                  "127.0.0.1:8000",
-	"http.max_body_bytes":          int64(1 << 20),
-	"http.read_header_timeout":     10 * time.Second,
-	"http.idle_timeout":            120 * time.Second,
-	"http.shutdown_timeout":        30 * time.Second,
-	"http.stall_timeout":           60 * time.Second,
-	"rate_limit.per_ip.rate":       0.0,
-	"rate_limit.per_ip.burst":      0,
-	"rate_limit.per_account.rate":  0.0,
-	"rate_limit.per_account.burst": 0,
-	"store.backend":                "", // couchdb when couchdb.url is set, else embedded
-	"store.embedded.path":          "./data/recordings.db",
-	"couchdb.url":                  "",
-	"couchdb.username":             "",
-	"couchdb.password":             "",
-	"couchdb.request_timeout":      10 * time.Second,
-	"auth.tokens":                  []any{},
-	"listing.default_page_size":    50,
-	"listing.max_page_size":        1000,
-	"listing.max_range_s":          int64(2682000),
-	"recordings.delete_default":    "hard",
-	"recordings.conflict_retries":  10,
-	"accounts.cache_ttl":           5 * time.Second,
-	"crossbar.version":             "4.3.0",
-	"crossbar.node":                "",
-	"log.level":                    "info",
-	"log.format":                   "json",
+	"http.listen":                           "127.0.0.1:8000",
+	"http.max_body_bytes":                   int64(1 << 20),
+	"http.read_header_timeout":              10 * time.Second,
+	"http.idle_timeout":                     120 * time.Second,
+	"http.shutdown_timeout":                 30 * time.Second,
+	"http.stall_timeout":                    60 * time.Second,
+	"rate_limit.per_ip.rate":                0.0,
+	"rate_limit.per_ip.burst":               0,
+	"rate_limit.per_account.rate":           0.0,
+	"rate_limit.per_account.burst":          0,
+	"store.backend":                         "", // couchdb when couchdb.url is set, else embedded
+	"store.embedded.path":                   "./data/recordings.db",
+	"couchdb.url":                           "",
+	"couchdb.username":                      "",
+	"couchdb.password":                      "",
+	"couchdb.request_timeout":               10 * time.Second,
+	"auth.tokens":                           []any{},
+	"auth.kazoo.enabled":                    true,
+	"auth.kazoo.allow_missing_identity_sig": false,
+	"auth.kazoo.leeway":                     time.Duration(0),
+	"auth.basic.enabled":                    false,
+	"auth.refuse_disabled_accounts":         true,
+	"auth.owner_gating.enabled":             false,
+	"auth.owner_gating.restrict_unowned":    false,
+	"auth.owner_gating.mode":                "filter",
+	"listing.default_page_size":             50,
+	"listing.max_page_size":                 1000,
+	"listing.max_range_s":                   int64(2682000),
+	"recordings.delete_default":             "hard",
+	"recordings.conflict_retries":           10,
+	"accounts.cache_ttl":                    5 * time.Second,
+	"crossbar.version":                      "4.3.0",
+	"crossbar.node":                         "",
+	"log.level":                             "info",
+	"log.format":                            "json",
 }
 
 // loadConfig reads the file (if any), then RECORDINGS_* environment variables over it.
@@ -159,6 +181,11 @@ func (c *Config) validate() error {
 	}
 	if c.Listing.DefaultPageSize < 1 || c.Listing.MaxPageSize < c.Listing.DefaultPageSize {
 		return fmt.Errorf("listing: need 1 <= default_page_size (%d) <= max_page_size (%d)", c.Listing.DefaultPageSize, c.Listing.MaxPageSize)
+	}
+	switch c.Auth.OwnerGating.Mode {
+	case "filter", "reject":
+	default:
+		return fmt.Errorf("auth.owner_gating.mode must be filter or reject, not %q", c.Auth.OwnerGating.Mode)
 	}
 	if c.Listing.MaxRangeS < 1 {
 		return fmt.Errorf("listing.max_range_s must be positive")

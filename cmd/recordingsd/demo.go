@@ -18,14 +18,18 @@ const DemoToken = "demo-token"
 type demoIntro struct {
 	accountID string
 	sampleID  string
+	jwt       string // a Kazoo token for the demo reseller, as Monster UI would hold
 }
+
+// demoTokenTTL keeps the printed token usable for a day of trying things out.
+const demoTokenTTL = 24 * time.Hour
 
 func (d *demoIntro) token() auth.StaticToken {
 	return auth.StaticToken{Token: DemoToken, AccountID: demo.ResellerID}
 }
 
 // prepareDemo seeds an empty store and finds a recording with audio to show.
-func prepareDemo(ctx context.Context, store demo.Backend, stdout io.Writer) (*demoIntro, error) {
+func prepareDemo(ctx context.Context, store backend, stdout io.Writer) (*demoIntro, error) {
 	seeded, err := demo.Seeded(ctx, store)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -39,6 +43,10 @@ func prepareDemo(ctx context.Context, store demo.Backend, stdout io.Writer) (*de
 		fmt.Fprintf(stdout, "seeded %d recordings\n", res.Recordings)
 	}
 	intro := &demoIntro{accountID: demo.AccountID(0)}
+	intro.jwt, err = auth.MintFor(ctx, store, auth.MintRequest{AccountID: demo.ResellerID, TTL: demoTokenTTL})
+	if err != nil {
+		return nil, fmt.Errorf("demo token: %w", err)
+	}
 	now := time.Now()
 	_, err = recording.List(ctx, store, recording.ListRequest{
 		AccountID: intro.accountID, From: recording.ToGregorian(now) - 2682000, To: recording.ToGregorian(now), Descending: true,
@@ -56,15 +64,17 @@ func prepareDemo(ctx context.Context, store demo.Backend, stdout io.Writer) (*de
 
 func (d *demoIntro) print(w io.Writer, base string) {
 	fmt.Fprintf(w, `
-Demo data: reseller %s, customer account %s, token %q.
+Demo data: reseller %s, customer account %s.
+Token (a Kazoo JWT for the reseller, valid 24 h; the static %q works too):
+  export TOKEN=%s
 
 List the customer's recordings, newest first:
-  curl -H 'X-Auth-Token: %s' '%s/v2/accounts/%s/recordings?descending=true'
-`, demo.ResellerID, d.accountID, DemoToken, DemoToken, base, d.accountID)
+  curl -H "X-Auth-Token: $TOKEN" '%s/v2/accounts/%s/recordings?descending=true'
+`, demo.ResellerID, d.accountID, DemoToken, d.jwt, base, d.accountID)
 	if d.sampleID != "" {
 		fmt.Fprintf(w, `Download one recording's audio:
-  curl -H 'X-Auth-Token: %s' -H 'Accept: audio/mpeg' -o recording.mp3 '%s/v2/accounts/%s/recordings/%s'
-`, DemoToken, base, d.accountID, d.sampleID)
+  curl -H "X-Auth-Token: $TOKEN" -H 'Accept: audio/mpeg' -o recording.mp3 '%s/v2/accounts/%s/recordings/%s'
+`, base, d.accountID, d.sampleID)
 	} else {
 		fmt.Fprintln(w, "(no recording of the last 31 days has audio: run `recordingsd seed` to refresh the demo data)")
 	}

@@ -49,10 +49,11 @@ func TestDemoCommandsWorkAsPasted(t *testing.T) {
 		var commands []string
 		lines := bufio.NewScanner(pr)
 		for lines.Scan() {
-			if line := strings.TrimSpace(lines.Text()); strings.HasPrefix(line, "curl ") {
+			line := strings.TrimSpace(lines.Text())
+			if strings.HasPrefix(line, "export TOKEN=") || strings.HasPrefix(line, "curl ") {
 				commands = append(commands, line)
 			}
-			if len(commands) == 2 {
+			if len(commands) == 3 {
 				break
 			}
 		}
@@ -65,11 +66,16 @@ func TestDemoCommandsWorkAsPasted(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the demo printed no curl commands within a minute")
 	}
-	if len(commands) != 2 {
-		t.Fatalf("printed curl commands: %q, want a listing and a download", commands)
+	if len(commands) != 3 || !strings.HasPrefix(commands[0], "export TOKEN=") {
+		t.Fatalf("printed commands: %q, want the token, a listing and a download", commands)
+	}
+	export := commands[0]
+	commands = commands[1:]
+	if strings.Count(export, ".") != 2 {
+		t.Errorf("the demo token is not a JWT: %s", export)
 	}
 
-	out, err := shell(dir, commands[0])
+	out, err := shell(dir, export+"\n"+commands[0])
 	if err != nil {
 		t.Fatalf("%s: %v", commands[0], err)
 	}
@@ -81,7 +87,7 @@ func TestDemoCommandsWorkAsPasted(t *testing.T) {
 		t.Fatalf("listing as pasted: %v %s", err, out)
 	}
 
-	if _, err := shell(dir, commands[1]); err != nil {
+	if _, err := shell(dir, export+"\n"+commands[1]); err != nil {
 		t.Fatalf("%s: %v", commands[1], err)
 	}
 	audio, err := os.ReadFile(filepath.Join(dir, "recording.mp3"))

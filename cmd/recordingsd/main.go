@@ -2,6 +2,7 @@
 //
 //	recordingsd [serve] --config FILE [--demo]   serve the API
 //	recordingsd seed --config FILE [sizes]       write the demo data set
+//	recordingsd token --config FILE --account ID [--user ID] [--admin]   mint a Kazoo token
 package main
 
 import (
@@ -37,8 +38,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		return seed(ctx, args, getenv, stdout, stderr)
+	case "token":
+		return token(ctx, args, getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (serve, seed)", cmd)
+		return fmt.Errorf("unknown command %q (serve, seed, token)", cmd)
 	}
 }
 

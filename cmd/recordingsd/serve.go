@@ -53,14 +53,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		tokens = append(tokens, intro.token())
 	}
-	authn, err := auth.NewStaticTokens(tokens)
+	authn, err := authenticator(cfg, store, tokens)
 	if err != nil {
 		return err
 	}
 	apiCfg := apiConfig(cfg)
 	uiOpts := ui.Options{}
 	if intro != nil {
-		uiOpts = ui.Options{DemoToken: DemoToken, DemoAccountID: intro.accountID}
+		uiOpts = ui.Options{DemoToken: intro.jwt, DemoAccountID: intro.accountID}
 	}
 	apiCfg.UI = ui.Handler(uiOpts)
 	handler := api.NewServer(logger, apiCfg, store, authn)
@@ -108,18 +108,43 @@ func apiConfig(cfg *Config) api.Config {
 		node = crossbar.NodeName("recordingsd@" + host)
 	}
 	return api.Config{
-		DefaultPageSize:     cfg.Listing.DefaultPageSize,
-		MaxPageSize:         cfg.Listing.MaxPageSize,
-		MaxRangeSeconds:     cfg.Listing.MaxRangeS,
-		SoftDeleteByDefault: cfg.Recordings.DeleteDefault == "kazoo_soft",
-		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
-		ConflictRetries:     cfg.Recordings.ConflictRetries,
-		AccountCacheTTL:     cfg.Accounts.CacheTTL,
-		Version:             cfg.Crossbar.Version,
-		Node:                node,
-		Now:                 time.Now,
-		StallTimeout:        cfg.HTTP.StallTimeout,
-		IPRateLimit:         api.RateLimit{Rate: cfg.RateLimit.PerIP.Rate, Burst: cfg.RateLimit.PerIP.Burst},
-		AccountRateLimit:    api.RateLimit{Rate: cfg.RateLimit.PerAccount.Rate, Burst: cfg.RateLimit.PerAccount.Burst},
+		DefaultPageSize:       cfg.Listing.DefaultPageSize,
+		MaxPageSize:           cfg.Listing.MaxPageSize,
+		MaxRangeSeconds:       cfg.Listing.MaxRangeS,
+		SoftDeleteByDefault:   cfg.Recordings.DeleteDefault == "kazoo_soft",
+		MaxBodyBytes:          cfg.HTTP.MaxBodyBytes,
+		ConflictRetries:       cfg.Recordings.ConflictRetries,
+		AccountCacheTTL:       cfg.Accounts.CacheTTL,
+		Version:               cfg.Crossbar.Version,
+		Node:                  node,
+		Now:                   time.Now,
+		StallTimeout:          cfg.HTTP.StallTimeout,
+		IPRateLimit:           api.RateLimit{Rate: cfg.RateLimit.PerIP.Rate, Burst: cfg.RateLimit.PerIP.Burst},
+		AllowDisabledAccounts: !cfg.Auth.RefuseDisabledAccounts,
+		OwnerGating: api.OwnerGating{
+			Enabled:         cfg.Auth.OwnerGating.Enabled,
+			RestrictUnowned: cfg.Auth.OwnerGating.RestrictUnowned,
+			Reject:          cfg.Auth.OwnerGating.Mode == "reject",
+		},
+		AccountRateLimit: api.RateLimit{Rate: cfg.RateLimit.PerAccount.Rate, Burst: cfg.RateLimit.PerAccount.Burst},
 	}
+}
+
+// authenticator chains the configured credential kinds: static tokens, Kazoo's JWTs, Basic.
+func authenticator(cfg *Config, store backend, tokens []auth.StaticToken) (auth.Authenticator, error) {
+	static, err := auth.NewStaticTokens(tokens)
+	if err != nil {
+		return nil, err
+	}
+	chain := auth.Chain{Static: static}
+	if cfg.Auth.Kazoo.Enabled {
+		chain.Kazoo = auth.NewKazoo(store, auth.KazooOptions{
+			AllowMissingIdentitySig: cfg.Auth.Kazoo.AllowMissingIdentitySig,
+			Leeway:                  cfg.Auth.Kazoo.Leeway,
+		})
+	}
+	if cfg.Auth.Basic.Enabled {
+		chain.Basic = auth.NewBasic(store, nil)
+	}
+	return chain, nil
 }

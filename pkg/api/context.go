@@ -16,6 +16,7 @@ type requestContext struct {
 	accountID string
 	account   recording.Doc
 	userID    string // from /users/{user_id}/…
+	gatedUser string // owner gating applies: the only owner this caller may see
 	status    int    // for the access log
 	bytes     int64
 	route     string

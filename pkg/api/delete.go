@@ -29,7 +29,7 @@ func (s *server) handleDelete() http.Handler {
 			writeError(w, r, crossbar.ValidationError("should_soft_delete", "type", "should_soft_delete must be true or false", nil))
 			return
 		}
-		doc, err := s.service.Delete(r.Context(), rc.accountID, id, soft, callerOf(r))
+		doc, err := s.service.Delete(r.Context(), rc.accountID, id, soft, s.callerOf(r))
 		if err != nil {
 			s.fail(w, r, err, id)
 			return
@@ -41,7 +41,11 @@ func (s *server) handleDelete() http.Handler {
 }
 
 // callerOf is who the request acts as, for audit stamps.
-func callerOf(r *http.Request) recording.Caller {
+func (s *server) callerOf(r *http.Request) recording.Caller {
 	rc := reqCtx(r)
-	return recording.Caller{AccountID: rc.identity.AccountID, UserID: rc.identity.UserID, RequestID: rc.meta.RequestID}
+	c := recording.Caller{AccountID: rc.identity.AccountID, UserID: rc.identity.UserID, RequestID: rc.meta.RequestID}
+	if rc.gatedUser != "" {
+		c.MayChange = func(d recording.Doc) error { return s.mayTouch(rc, d) }
+	}
+	return c
 }

@@ -25,6 +25,8 @@ func apiError(err error, id string) *crossbar.APIError {
 		return crossbar.BadIdentifierCause(id)
 	case recording.EConflict:
 		return crossbar.Conflict()
+	case recording.EForbidden:
+		return crossbar.Forbidden()
 	case recording.EUnavailable:
 		return crossbar.DatastoreUnreachable()
 	default:

@@ -29,6 +29,8 @@ import (
 type backend interface {
 	recording.Store
 	recording.Loader
+	recording.AuthStore
+	recording.AuthLoader
 }
 
 // fixture is a running API over a fresh account tree in a real store:
@@ -43,6 +45,8 @@ type fixture struct {
 	super    string
 	user     string // a user of account
 	now      time.Time
+	static   *auth.StaticTokens
+	cfg      api.Config
 }
 
 // Tokens of the fixture's identities.
@@ -133,9 +137,19 @@ func newFixture(t *testing.T, open openBackend, cfgs ...func(*api.Config)) *fixt
 	for _, c := range cfgs {
 		c(&cfg)
 	}
-	f.srv = httptest.NewServer(api.NewServer(zap.NewNop(), cfg, f.store, authn))
-	t.Cleanup(f.srv.Close)
+	f.static = authn
+	f.cfg = cfg
+	f.restart(authn, cfg, zap.NewNop())
 	return f
+}
+
+// restart serves the fixture's store with another authenticator, configuration or logger.
+func (f *fixture) restart(authn auth.Authenticator, cfg api.Config, logger *zap.Logger) {
+	if f.srv != nil {
+		f.srv.Close()
+	}
+	f.srv = httptest.NewServer(api.NewServer(logger, cfg, f.store, authn))
+	f.t.Cleanup(f.srv.Close)
 }
 
 // rec describes a recording to create.

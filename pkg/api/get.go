@@ -25,6 +25,9 @@ func (s *server) handleGet() http.Handler {
 			return
 		}
 		doc, err := s.service.Get(r.Context(), rc.accountID, id)
+		if err == nil {
+			err = s.mayTouch(rc, doc)
+		}
 		if err != nil {
 			s.fail(w, r, err, id)
 			return

@@ -32,6 +32,9 @@ func (s *server) handleList() http.Handler {
 			writeError(w, r, apiErr)
 			return
 		}
+		if !s.gateListing(w, r, &p) {
+			return
+		}
 		if !p.paginate {
 			s.streamList(w, r, p)
 			return

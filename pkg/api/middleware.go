@@ -113,16 +113,35 @@ func requestToken(r *http.Request) string {
 	return r.URL.Query().Get("auth_token")
 }
 
-// authenticate answers 401 unless the request carries a valid token.
+// requestCredentials gathers what crossbar reads: the token, X-Auth-Account-Id, and
+// Basic credentials when no token is sent.
+func requestCredentials(r *http.Request) auth.Credentials {
+	c := auth.Credentials{Token: requestToken(r), AccountHeader: strings.TrimSpace(r.Header.Get("X-Auth-Account-Id"))}
+	if c.Token == "" {
+		if user, pass, ok := r.BasicAuth(); ok {
+			c.Basic = &auth.BasicCredentials{AccountID: user, Secret: pass}
+		}
+	}
+	return c
+}
+
+// authenticate answers 401 unless the request carries valid credentials (423 for an
+// account whose trial is over).
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := reqCtx(r)
-		token := requestToken(r)
-		rc.meta.AuthToken = token
-		id, err := s.authn.Authenticate(r.Context(), token)
+		creds := requestCredentials(r)
+		rc.meta.AuthToken = creds.Token
+		id, err := s.authn.Authenticate(r.Context(), creds)
+		var expired *auth.AccountExpiredError
 		switch {
 		case errors.Is(err, auth.ErrInvalidToken):
 			writeError(w, r, crossbar.InvalidCredentials())
+			return
+		case errors.As(err, &expired):
+			writeError(w, r, &crossbar.APIError{Status: http.StatusLocked, Message: "locked", Data: map[string]any{
+				"account": map[string]any{"expired": map[string]any{"message": "account expired", "cause": expired.ExpiredAt}},
+			}})
 			return
 		case err != nil:
 			s.fail(w, r, err, "")
@@ -176,27 +195,44 @@ func (s *server) authorize(next http.Handler) http.Handler {
 }
 
 func (s *server) mayActOn(r *http.Request, id auth.Identity, accountID string, account recording.Doc) (bool, error) {
-	if id.Admin || id.AccountID == accountID {
+	if id.Admin {
 		return true, nil
 	}
-	if tree, ok := account["pvt_tree"].([]any); ok {
-		for _, a := range tree {
-			if a == id.AccountID {
-				return true, nil
-			}
+	if !s.cfg.AllowDisabledAccounts && isDisabled(account) {
+		return false, nil
+	}
+	own := account
+	if id.AccountID != accountID {
+		if !recording.ValidAccountID(id.AccountID) {
+			return false, nil
+		}
+		var err error
+		own, err = s.accounts.get(r.Context(), id.AccountID)
+		switch {
+		case recording.IsNotFound(err):
+			return false, nil
+		case err != nil:
+			return false, err
 		}
 	}
-	if !recording.ValidAccountID(id.AccountID) {
+	if !s.cfg.AllowDisabledAccounts && isDisabled(own) {
 		return false, nil
 	}
-	own, err := s.accounts.get(r.Context(), id.AccountID)
-	switch {
-	case recording.IsNotFound(err):
-		return false, nil
-	case err != nil:
-		return false, err
+	if id.AccountID == accountID || own.Bool("pvt_superduper_admin") {
+		return true, nil
 	}
-	return own.Bool("pvt_superduper_admin"), nil
+	tree, _ := account["pvt_tree"].([]any)
+	for _, a := range tree {
+		if a == id.AccountID {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// isDisabled reads Kazoo's account switches: pvt_enabled or enabled set to false.
+func isDisabled(account recording.Doc) bool {
+	return account["pvt_enabled"] == false || account["enabled"] == false
 }
 
 // loadUser checks that the user of a /users/{user_id}/… path exists in the account.

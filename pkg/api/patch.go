@@ -28,7 +28,7 @@ func (s *server) handlePatch() http.Handler {
 			s.fail(w, r, err, id)
 			return
 		}
-		doc, err := s.service.Patch(r.Context(), rc.accountID, id, patch, callerOf(r))
+		doc, err := s.service.Patch(r.Context(), rc.accountID, id, patch, s.callerOf(r))
 		if err != nil {
 			s.fail(w, r, err, id)
 			return
@@ -63,7 +63,7 @@ func (s *server) handlePatchCollection() http.Handler {
 			s.fail(w, r, err, "")
 			return
 		}
-		success, failure, err := s.service.PatchMany(r.Context(), rc.accountID, ids, patch, callerOf(r))
+		success, failure, err := s.service.PatchMany(r.Context(), rc.accountID, ids, patch, s.callerOf(r))
 		if err != nil {
 			s.fail(w, r, err, rc.accountID)
 			return

@@ -23,7 +23,7 @@ func (s *server) routes() http.Handler {
 	}
 
 	acct := r.PathPrefix("/v2/accounts/{account_id}").Subrouter()
-	acct.Use(s.limitByIP, s.authenticate, s.loadAccount, s.authorize, s.limitByAccount)
+	acct.Use(s.limitByIP, s.authenticate, s.loadAccount, s.authorize, s.limitByAccount, s.gateOwners)
 
 	acct.Handle("/recordings", methods{
 		http.MethodGet: s.handleList(),

@@ -34,6 +34,21 @@ type Config struct {
 	IPRateLimit, AccountRateLimit RateLimit
 	// StallTimeout drops a client that accepts no bytes for this long (zero: never).
 	StallTimeout time.Duration
+	// AllowDisabledAccounts lets requests act on (or come from) accounts with
+	// pvt_enabled: false, as Kazoo does for tokens; by default they get 403.
+	AllowDisabledAccounts bool
+	// OwnerGating restricts non-admin users to their own recordings.
+	OwnerGating OwnerGating
+}
+
+// OwnerGating is the cloudpbx/openkazoo owner rule: a user whose priv_level is not "admin"
+// (on an account that is not superduper admin) sees only recordings they own.
+type OwnerGating struct {
+	Enabled bool
+	// RestrictUnowned also hides recordings without an owner from such users.
+	RestrictUnowned bool
+	// Reject answers 403 on /recordings instead of quietly listing the user's own.
+	Reject bool
 }
 
 func (c Config) withDefaults() Config {

@@ -1,81 +1,82 @@
-// Package auth turns a request's token into an identity. The first authenticator is a list of
-// static tokens from configuration; Kazoo's own JWTs plug in behind the same interface.
+// Package auth turns a request's credentials into an identity: static tokens from
+// configuration, Kazoo's own JWTs (X-Auth-Token), and Kazoo's Basic credentials.
 package auth
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 )
 
-// Identity is who a token speaks for.
+// Identity is who a request speaks for.
 type Identity struct {
 	AccountID string
 	UserID    string // empty for account-level tokens
 	// Admin tokens may act on every account (operators' and integrators' system tokens).
 	Admin bool
+	// Method names how the identity was established: "static", "kazoo_jwt", "basic".
+	Method string
+	// OriginalAccountID is the token's own account when an "as" claim masquerades as another.
+	OriginalAccountID string
 }
 
-// ErrInvalidToken means the token is unknown, malformed or expired.
+// Credentials are what a request presents.
+type Credentials struct {
+	Token         string // X-Auth-Token header, else the auth_token query value
+	AccountHeader string // X-Auth-Account-Id: when set, must name the token's account
+	Basic         *BasicCredentials
+}
+
+// BasicCredentials come from "Authorization: Basic base64(account_id:secret)".
+type BasicCredentials struct {
+	AccountID string
+	Secret    string // md5 (or sha1) hex of "username:password", as Kazoo's clients send
+}
+
+// ErrInvalidToken means the credentials are unknown, malformed, expired or refused.
 var ErrInvalidToken = errors.New("invalid credentials")
 
-// Authenticator validates a token.
+// AccountExpiredError means the account's trial is over (Kazoo answers 423).
+type AccountExpiredError struct {
+	AccountID string
+	ExpiredAt int64 // pvt_trial_expires, gregorian seconds
+}
+
+func (e *AccountExpiredError) Error() string {
+	return fmt.Sprintf("account %s expired at %d", e.AccountID, e.ExpiredAt)
+}
+
+// Authenticator validates credentials.
 type Authenticator interface {
-	// Authenticate returns the token's identity, ErrInvalidToken, or another error when the
-	// check itself could not be made (e.g. the datastore is down).
-	Authenticate(ctx context.Context, token string) (Identity, error)
+	// Authenticate returns the identity, ErrInvalidToken, *AccountExpiredError, or another
+	// error when the check itself could not be made (e.g. the datastore is down).
+	Authenticate(ctx context.Context, c Credentials) (Identity, error)
 }
 
-// StaticToken is one configured token.
-type StaticToken struct {
-	Token     string `mapstructure:"token"`
-	AccountID string `mapstructure:"account_id"`
-	UserID    string `mapstructure:"user_id"`
-	Admin     bool   `mapstructure:"admin"`
+// Chain tries the configured authenticators the way crossbar picks one: a token goes to the
+// static list, then (when it has a JWT's shape) to Kazoo's verifier; Basic credentials go to
+// Basic. Nil members are off.
+type Chain struct {
+	Static *StaticTokens
+	Kazoo  *Kazoo
+	Basic  *Basic
 }
 
-// StaticTokens authenticates against a fixed list, comparing in constant time.
-type StaticTokens struct {
-	entries []staticEntry
-}
-
-type staticEntry struct {
-	digest [32]byte
-	id     Identity
-}
-
-// NewStaticTokens builds the authenticator; empty tokens are refused.
-func NewStaticTokens(tokens []StaticToken) (*StaticTokens, error) {
-	s := &StaticTokens{}
-	for i, t := range tokens {
-		if t.Token == "" {
-			return nil, fmt.Errorf("auth.tokens: entry %d has an empty token", i)
+// Authenticate implements Authenticator.
+func (c Chain) Authenticate(ctx context.Context, cr Credentials) (Identity, error) {
+	switch {
+	case cr.Token != "":
+		if c.Static != nil {
+			if id, err := c.Static.Authenticate(ctx, cr); err == nil {
+				return id, nil
+			}
 		}
-		if t.AccountID == "" && !t.Admin {
-			return nil, fmt.Errorf("auth.tokens: entry %d needs an account_id", i)
+		if c.Kazoo != nil && strings.Count(cr.Token, ".") == 2 {
+			return c.Kazoo.Authenticate(ctx, cr)
 		}
-		s.entries = append(s.entries, staticEntry{
-			digest: sha256.Sum256([]byte(t.Token)),
-			id:     Identity{AccountID: t.AccountID, UserID: t.UserID, Admin: t.Admin},
-		})
+	case cr.Basic != nil && c.Basic != nil:
+		return c.Basic.Authenticate(ctx, cr)
 	}
-	return s, nil
-}
-
-// Authenticate compares the token's digest with every entry, so timing reveals neither which
-// entry matched nor how long the tokens are.
-func (s *StaticTokens) Authenticate(_ context.Context, token string) (Identity, error) {
-	d := sha256.Sum256([]byte(token))
-	found := -1
-	for i := range s.entries {
-		if subtle.ConstantTimeCompare(d[:], s.entries[i].digest[:]) == 1 {
-			found = i
-		}
-	}
-	if token == "" || found < 0 {
-		return Identity{}, ErrInvalidToken
-	}
-	return s.entries[found].id, nil
+	return Identity{}, ErrInvalidToken
 }

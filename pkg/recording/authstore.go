@@ -26,7 +26,8 @@ type AuthStore interface {
 
 	// UsersByCredentials returns the users of the account whose field ("pvt_md5_auth" or
 	// "pvt_sha1_auth") equals hash, skipping documents that are not pvt_type "user", are
-	// pvt_deleted, or have enabled: false — Kazoo's creds_by_md5 / creds_by_sha rule.
+	// pvt_deleted, or are not enabled (enabled absent, false, null, 0 or "") — Kazoo's
+	// creds_by_md5 / creds_by_sha rule, JavaScript truthiness included.
 	// A missing account database gives no users.
 	UsersByCredentials(ctx context.Context, accountID, field, hash string) ([]Doc, error)
 }

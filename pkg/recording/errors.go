@@ -10,6 +10,7 @@ const (
 	ENotFound    = "not_found"   // account, month database, document or attachment missing
 	EConflict    = "conflict"    // stale revision; another writer got there first
 	EInvalid     = "invalid"     // the request itself is wrong
+	EForbidden   = "forbidden"   // the caller may not touch this document
 	EUnavailable = "unavailable" // the datastore cannot be reached or timed out
 	EInternal    = "internal"    // anything else; details only in the log
 )

@@ -12,6 +12,15 @@ type Caller struct {
 	AccountID string
 	UserID    string // may be empty (account-level tokens)
 	RequestID string
+	// MayChange, when set, vets each document before it is written (EForbidden to refuse).
+	MayChange func(Doc) error
+}
+
+func (c Caller) check(d Doc) error {
+	if c.MayChange == nil {
+		return nil
+	}
+	return c.MayChange(d)
 }
 
 // Patch is a validated PATCH body: a JSON merge patch over the public fields of a recording.

@@ -51,6 +51,9 @@ func (s *Service) Patch(ctx context.Context, accountID, id string, p *Patch, cal
 		if err != nil {
 			return nil, err
 		}
+		if err := caller.check(doc); err != nil {
+			return nil, err
+		}
 		p.Apply(doc, caller, s.Now())
 		rev, err := s.Store.Save(ctx, accountID, doc)
 		if err == nil {
@@ -112,6 +115,8 @@ func (s *Service) patchMonth(ctx context.Context, accountID string, m Month, ids
 			failure[r.ID] = r.Err
 		case !isLiveRecording(r.Doc):
 			failure[r.ID] = Errorf(ENotFound, "recording %s not found", r.ID)
+		case caller.check(r.Doc) != nil:
+			failure[r.ID] = caller.check(r.Doc)
 		default:
 			p.Apply(r.Doc, caller, s.Now())
 			docs = append(docs, r.Doc)
@@ -146,6 +151,9 @@ func (s *Service) Delete(ctx context.Context, accountID, id string, soft bool, c
 	for attempt := 0; ; attempt++ {
 		doc, err := s.Get(ctx, accountID, id)
 		if err != nil {
+			return nil, err
+		}
+		if err := caller.check(doc); err != nil {
 			return nil, err
 		}
 		if soft {

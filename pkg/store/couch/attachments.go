@@ -141,6 +141,11 @@ func (s *Store) PutAttachment(ctx context.Context, accountID, id, rev, name, con
 		return "", err
 	}
 	what := fmt.Sprintf("attachment %s of recording %s", name, id)
+	return s.putAttachment(ctx, dbName, id, rev, name, contentType, body, what)
+}
+
+// putAttachment is PUT /db/id/name?rev=rev with body sent as is.
+func (s *Store) putAttachment(ctx context.Context, dbName, id, rev, name, contentType string, body io.Reader, what string) (string, error) {
 	if name == "" {
 		return "", recording.Errorf(recording.EInvalid, "attachment name is empty")
 	}

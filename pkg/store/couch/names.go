@@ -1,6 +1,8 @@
 package couch
 
 import (
+	"strings"
+
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
@@ -29,4 +31,26 @@ func recordingDBName(accountID, id string) (string, error) {
 		return "", recording.Errorf(recording.ENotFound, "recording %s not found", id)
 	}
 	return monthDBName(accountID, m)
+}
+
+// validSystemDB reports whether db can name a system database such as system_auth: a
+// CouchDB database name without '/', so it never names an account or month database.
+func validSystemDB(db string) bool {
+	if db == "" || db[0] < 'a' || db[0] > 'z' {
+		return false
+	}
+	for i := 1; i < len(db); i++ {
+		switch c := db[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', strings.IndexByte("_$()+-", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// readableDocID reports whether id can name a document the auth lookups read: CouchDB's
+// own ids (_design/…, _local/…) and its endpoints (_all_docs, …) are never one.
+func readableDocID(id string) bool {
+	return id != "" && !strings.HasPrefix(id, "_")
 }

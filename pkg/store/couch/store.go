@@ -19,8 +19,10 @@ import (
 )
 
 var (
-	_ recording.Store  = (*Store)(nil)
-	_ recording.Loader = (*Store)(nil)
+	_ recording.Store      = (*Store)(nil)
+	_ recording.Loader     = (*Store)(nil)
+	_ recording.AuthStore  = (*Store)(nil)
+	_ recording.AuthLoader = (*Store)(nil)
 )
 
 // Config says where CouchDB is and how long to wait for it.
@@ -72,8 +74,9 @@ type Store struct {
 	username string
 	password string
 
-	months  *monthCache
-	designs designCache
+	months      *monthCache
+	designs     designCache // month databases with a current _design/recordingsd
+	authDesigns designCache // account databases with a current _design/recordingsd_auth
 }
 
 // New connects lazily: it checks the configuration but sends nothing to the server.
@@ -102,15 +105,16 @@ func New(cfg Config, logger *zap.Logger) (*Store, error) {
 		return nil, fmt.Errorf("couch: new client for %s: %w", base.Redacted(), err)
 	}
 	return &Store{
-		cfg:      cfg,
-		logger:   logger,
-		client:   client,
-		http:     httpClient,
-		base:     base,
-		username: username,
-		password: password,
-		months:   newMonthCache(cfg.MonthExistsTTL, cfg.MonthMissingTTL),
-		designs:  designCache{installed: map[string]bool{}},
+		cfg:         cfg,
+		logger:      logger,
+		client:      client,
+		http:        httpClient,
+		base:        base,
+		username:    username,
+		password:    password,
+		months:      newMonthCache(cfg.MonthExistsTTL, cfg.MonthMissingTTL),
+		designs:     designCache{installed: map[string]bool{}},
+		authDesigns: designCache{installed: map[string]bool{}},
 	}, nil
 }
 
@@ -140,8 +144,8 @@ func (s *Store) bounded(ctx context.Context) (context.Context, context.CancelFun
 	return context.WithTimeout(ctx, s.cfg.RequestTimeout)
 }
 
-// designCache remembers the month databases in which this process has seen a current
-// _design/recordingsd, so each database is checked once.
+// designCache remembers the databases in which this process has seen a current copy of
+// one of our design documents, so each database is checked once.
 type designCache struct {
 	mu        sync.Mutex
 	installed map[string]bool

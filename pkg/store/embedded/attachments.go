@@ -25,9 +25,15 @@ func (s *Store) PutAttachment(ctx context.Context, accountID, id, rev, name, con
 		return "", err
 	}
 	what := fmt.Sprintf("attachment %s of recording %s", name, id)
+	return s.putAttachment(ctx, dbName, id, rev, name, contentType, body, what)
+}
+
+// putAttachment is PutAttachment into database dbName, which must exist.
+func (s *Store) putAttachment(ctx context.Context, dbName, id, rev, name, contentType string, body io.Reader, what string) (string, error) {
 	if name == "" {
 		return "", invalid("attachment name is empty")
 	}
+	var err error
 	if rev, err = givenRev(rev, what); err != nil {
 		return "", err
 	}

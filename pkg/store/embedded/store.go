@@ -20,8 +20,10 @@ import (
 )
 
 var (
-	_ recording.Store  = (*Store)(nil)
-	_ recording.Loader = (*Store)(nil)
+	_ recording.Store      = (*Store)(nil)
+	_ recording.Loader     = (*Store)(nil)
+	_ recording.AuthStore  = (*Store)(nil)
+	_ recording.AuthLoader = (*Store)(nil)
 )
 
 // Options tune Open; the zero value is the right default.

@@ -6,8 +6,10 @@
 //		storetest.Run(t, func(t *testing.T) storetest.Backend { return openMyStore(t) })
 //	}
 //
-// Every case writes into accounts of its own (fresh random ids), so backends sharing one
-// server, such as CouchDB, run the cases in parallel without seeing each other's data.
+// Every case writes into accounts of its own (fresh random ids), and into the shared system
+// databases (system_auth, system_config) only under document ids of its own, so backends
+// sharing one server, such as CouchDB, run the cases in parallel without seeing each
+// other's data.
 package storetest
 
 import (
@@ -16,10 +18,13 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
-// Backend is a store under test: what the API reads through and what the seed writes with.
+// Backend is a store under test: what the API reads through and what the seed writes with,
+// and the same for authentication data.
 type Backend interface {
 	recording.Store
 	recording.Loader
+	recording.AuthStore
+	recording.AuthLoader
 }
 
 // Run runs every case of the contract, each in parallel and with a store from open, which
@@ -45,6 +50,11 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"AttachmentRevisions", testAttachmentRevisions},
 		{"AttachmentsFollowTheDocument", testAttachmentsFollowTheDocument},
 		{"Ping", testPing},
+		{"SystemDocs", testSystemDocs},
+		{"SystemAttachments", testSystemAttachments},
+		{"AccountDocs", testAccountDocs},
+		{"UsersByCredentials", testUsersByCredentials},
+		{"UsersByCredentialsFollowWrites", testUsersByCredentialsFollowWrites},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
