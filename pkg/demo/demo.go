@@ -20,6 +20,9 @@ import (
 //go:embed testdata/*.mp3
 var audioFiles embed.FS
 
+// demoBitrateKbps is the bit rate of the shipped MP3s (lame -b 24), which gives their length.
+const demoBitrateKbps = 24
+
 // audioNames are the shipped recordings, a few KB each.
 var audioNames = []string{"demo-1.mp3", "demo-2.mp3", "demo-3.mp3"}
 
@@ -200,7 +203,7 @@ func recordingDoc(rng *rand.Rand, acc Account, k int, created time.Time) (record
 	callID := hex.EncodeToString(idSum[8:]) + "@demo.pbx"
 	audioName := audioNames[k%len(audioNames)]
 	audio, _ := audioFiles.ReadFile("testdata/" + audioName)
-	durationMS := int64(4000 + rng.IntN(5000))
+	durationMS := int64(len(audio)) * 8 / demoBitrateKbps // the shipped files are constant-bitrate MP3s
 	userIdx := k % (len(demoUsers) + 1) // one in four has no owner (e.g. a queue or a ring group)
 	outsider := outsiders[rng.IntN(len(outsiders))]
 	inbound := rng.IntN(2) == 0
