@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/storage"
+	"github.com/recordingsd/recordingsd/pkg/storage/s3media"
 )
 
 // Config is the whole configuration; config/recordings.example.yaml documents every key.
@@ -37,6 +39,18 @@ type Config struct {
 		Password       string        `mapstructure:"password"`
 		RequestTimeout time.Duration `mapstructure:"request_timeout"`
 	} `mapstructure:"couchdb"`
+	Storage struct {
+		RequestTimeout time.Duration `mapstructure:"request_timeout"`
+		IdleTimeout    time.Duration `mapstructure:"idle_timeout"`
+		S3             struct {
+			Credentials        string `mapstructure:"credentials"`
+			AccessKeyID        string `mapstructure:"access_key_id"`
+			SecretAccessKey    string `mapstructure:"secret_access_key"`
+			Endpoint           string `mapstructure:"endpoint"`
+			Region             string `mapstructure:"region"`
+			BucketAccessMethod string `mapstructure:"bucket_access_method"`
+		} `mapstructure:"s3"`
+	} `mapstructure:"storage"`
 	Auth struct {
 		Tokens []auth.StaticToken `mapstructure:"tokens"`
 		Kazoo  struct {
@@ -101,6 +115,14 @@ var defaults = map[string]any{
 	"couchdb.username":                      "",
 	"couchdb.password":                      "",
 	"couchdb.request_timeout":               10 * time.Second,
+	"storage.request_timeout":               10 * time.Second,
+	"storage.idle_timeout":                  30 * time.Second,
+	"storage.s3.credentials":                "document",
+	"storage.s3.access_key_id":              "",
+	"storage.s3.secret_access_key":          "",
+	"storage.s3.endpoint":                   "",
+	"storage.s3.region":                     "",
+	"storage.s3.bucket_access_method":       "",
 	"auth.tokens":                           []any{},
 	"auth.kazoo.enabled":                    true,
 	"auth.kazoo.allow_missing_identity_sig": false,
@@ -190,7 +212,27 @@ func (c *Config) validate() error {
 	if c.Listing.MaxRangeS < 1 {
 		return fmt.Errorf("listing.max_range_s must be positive")
 	}
-	return nil
+	if c.Storage.RequestTimeout <= 0 || c.Storage.IdleTimeout <= 0 {
+		return fmt.Errorf("storage.request_timeout and storage.idle_timeout must be positive")
+	}
+	return c.s3Media().Validate()
+}
+
+// s3Media is storage.s3.* for the kz_att_s3 reader.
+func (c *Config) s3Media() s3media.Config {
+	return s3media.Config{
+		Timeouts:           c.storageTimeouts(),
+		Credentials:        c.Storage.S3.Credentials,
+		AccessKeyID:        c.Storage.S3.AccessKeyID,
+		SecretAccessKey:    c.Storage.S3.SecretAccessKey,
+		Endpoint:           c.Storage.S3.Endpoint,
+		Region:             c.Storage.S3.Region,
+		BucketAccessMethod: c.Storage.S3.BucketAccessMethod,
+	}
+}
+
+func (c *Config) storageTimeouts() storage.Timeouts {
+	return storage.Timeouts{Request: c.Storage.RequestTimeout, Idle: c.Storage.IdleTimeout}
 }
 
 // envName is the environment variable that overrides a key.

@@ -16,6 +16,9 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/storage"
+	"github.com/recordingsd/recordingsd/pkg/storage/httpmedia"
+	"github.com/recordingsd/recordingsd/pkg/storage/s3media"
 	"github.com/recordingsd/recordingsd/pkg/ui"
 )
 
@@ -58,6 +61,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	apiCfg := apiConfig(cfg)
+	if apiCfg.Media, err = mediaSources(ctx, cfg); err != nil {
+		return err
+	}
+	logger.Info("storage providers", zap.Strings("handlers", apiCfg.Media.Handlers()),
+		zap.String("s3_credentials", cfg.Storage.S3.Credentials), zap.Duration("request_timeout", cfg.Storage.RequestTimeout))
 	uiOpts := ui.Options{}
 	if intro != nil {
 		uiOpts = ui.Options{DemoToken: intro.jwt, DemoAccountID: intro.accountID}
@@ -128,6 +136,18 @@ func apiConfig(cfg *Config) api.Config {
 		},
 		AccountRateLimit: api.RateLimit{Rate: cfg.RateLimit.PerAccount.Rate, Burst: cfg.RateLimit.PerAccount.Burst},
 	}
+}
+
+// mediaSources are the readers of audio on storage providers (pvt_attachments).
+func mediaSources(ctx context.Context, cfg *Config) (storage.Sources, error) {
+	s3src, err := s3media.New(ctx, cfg.s3Media())
+	if err != nil {
+		return nil, err
+	}
+	return storage.Sources{
+		httpmedia.Handler: httpmedia.New(cfg.storageTimeouts(), nil),
+		s3media.Handler:   s3src,
+	}, nil
 }
 
 // authenticator chains the configured credential kinds: static tokens, Kazoo's JWTs, Basic.

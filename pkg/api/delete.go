@@ -3,13 +3,17 @@ package api
 import (
 	"net/http"
 
+	"go.uber.org/zap"
+
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
 // handleDelete serves DELETE /recordings/{id}. Hard by default (document and inline audio go
 // now); ?should_soft_delete=true, or recordings.delete_default: kazoo_soft, marks it
-// pvt_deleted as Kazoo does. Media on a storage provider is never touched.
+// pvt_deleted as Kazoo does. Media on a storage provider is never touched: the response names
+// it (_read_only.external_media_retained) and the log says where it is, so an operator can
+// act on it once the document, which held its location, is gone.
 func (s *server) handleDelete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := reqCtx(r)
@@ -35,9 +39,41 @@ func (s *server) handleDelete() http.Handler {
 			return
 		}
 		out := doc.Public()
-		out["_read_only"].(map[string]any)["deleted"] = true
+		readOnly := out["_read_only"].(map[string]any)
+		readOnly["deleted"] = true
+		if retained := s.noteRetainedMedia(r, id, doc, soft); len(retained) > 0 {
+			readOnly["external_media_retained"] = retained
+		}
 		writeData(w, r, crossbar.Envelope{Data: out, Revision: doc.Rev()})
 	})
+}
+
+// noteRetainedMedia lists the recording's media on storage providers and logs where each one
+// is (no credentials: Locate leaves them out).
+func (s *server) noteRetainedMedia(r *http.Request, id string, doc recording.Doc, soft bool) []string {
+	rc := reqCtx(r)
+	var names []string
+	for _, att := range doc.Attachments() {
+		if !att.External {
+			continue
+		}
+		names = append(names, att.Name)
+		fields := []zap.Field{zap.String("request_id", rc.meta.RequestID), zap.String("account_id", rc.accountID),
+			zap.String("recording_id", id), zap.String("attachment", att.Name), zap.Bool("soft", soft)}
+		src, ext, err := s.externalMedia(rc.accountID, id, doc, att)
+		if err == nil {
+			var where string
+			if where, err = src.Locate(ext); err == nil {
+				fields = append(fields, zap.String("location", where))
+			}
+		}
+		fields = append(fields, zap.String("handler", ext.Handler))
+		if err != nil {
+			fields = append(fields, zap.NamedError("location_error", err))
+		}
+		s.log.Info("recording deleted, its media on a storage provider retained", fields...)
+	}
+	return names
 }
 
 // callerOf is who the request acts as, for audit stamps.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/recording"
+	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // apiError maps an application error to its crossbar error: the only place where error codes
@@ -17,6 +18,10 @@ func apiError(err error, id string) *crossbar.APIError {
 	var fe *recording.FieldError
 	if errors.As(err, &fe) {
 		return crossbar.ValidationError(fe.Field, fe.Code, fe.Message, nil)
+	}
+	var se *storage.Error
+	if errors.As(err, &se) {
+		return storageError(se, id)
 	}
 	switch recording.ErrorCode(err) {
 	case recording.EMalformedID:
@@ -29,6 +34,23 @@ func apiError(err error, id string) *crossbar.APIError {
 		return crossbar.Forbidden()
 	case recording.EUnavailable:
 		return crossbar.DatastoreUnreachable()
+	default:
+		return crossbar.Internal()
+	}
+}
+
+// storageError maps a storage provider's failure. Reason is a fixed phrase (timeout,
+// connection_failed, provider_status_404, …), never a URL or a key.
+func storageError(se *storage.Error, id string) *crossbar.APIError {
+	switch se.Kind {
+	case storage.Unreachable:
+		return &crossbar.APIError{Status: http.StatusBadGateway, Message: "storage_unreachable", Data: map[string]any{
+			"message": "the storage provider holding this recording's audio failed", "details": id,
+			"handler": se.Handler, "cause": se.Reason}}
+	case storage.Unsupported:
+		return &crossbar.APIError{Status: http.StatusNotImplemented, Message: "storage_provider_unsupported", Data: map[string]any{
+			"message": "the audio of this recording is on a storage provider this service does not read", "details": id,
+			"handler": se.Handler}}
 	default:
 		return crossbar.Internal()
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/recording"
+	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // handleGet serves GET and HEAD /recordings/{id}: the document, or its audio when the client
@@ -52,7 +54,7 @@ func (s *server) handleGet() http.Handler {
 				writeError(w, r, crossbar.NoAttachment(id))
 				return
 			}
-			s.serveAudio(w, r, id, atts[0])
+			s.serveAudio(w, r, id, doc, atts[0])
 			return
 		}
 		etag := `"` + doc.Rev() + `"`
@@ -65,15 +67,23 @@ func (s *server) handleGet() http.Handler {
 	})
 }
 
-// serveAudio streams one attachment: Range by seeking in the store, never the whole file in
-// memory; HEAD gets the same headers without a body.
-func (s *server) serveAudio(w http.ResponseWriter, r *http.Request, id string, att recording.Attachment) {
+// serveAudio streams one attachment, from the store or from the storage provider that holds
+// it (pvt_attachments): Range by seeking, never the whole file in memory; HEAD gets the same
+// headers without a body.
+func (s *server) serveAudio(w http.ResponseWriter, r *http.Request, id string, doc recording.Doc, att recording.Attachment) {
 	rc := reqCtx(r)
+	var (
+		src storage.Source
+		ext storage.Attachment
+	)
+	size := att.Length
 	if att.External {
-		// Storage-provider media is read by a later release; say so rather than pretend it is missing.
-		writeError(w, r, &crossbar.APIError{Status: http.StatusNotImplemented, Message: "storage_provider_unsupported",
-			Data: map[string]any{"message": "the audio of this recording is on a storage provider, which this service does not read yet", "details": id}})
-		return
+		var err error
+		if src, ext, err = s.externalMedia(rc.accountID, id, doc, att); err != nil {
+			s.fail(w, r, err, id)
+			return
+		}
+		size = ext.Length
 	}
 	etag := `"` + att.Digest + `"`
 	if att.Digest == "" {
@@ -88,7 +98,31 @@ func (s *server) serveAudio(w http.ResponseWriter, r *http.Request, id string, a
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	size := att.Length
+	if src != nil && (size < 0 || r.Method == http.MethodHead) {
+		// The provider is asked whenever its answer shapes the response: a HEAD promises
+		// what a GET would get, and a document without a length leaves the size to it.
+		info, err := src.Stat(r.Context(), ext)
+		if err == nil && size >= 0 && info.Size >= 0 && info.Size != size {
+			err = &storage.Error{Kind: storage.Unreachable, Handler: ext.Handler, Reason: "size_mismatch",
+				Err: fmt.Errorf("%w: the provider has %d bytes, the document says %d", storage.ErrSizeMismatch, info.Size, size)}
+		}
+		if err != nil {
+			clearAudioHeaders(h)
+			s.fail(w, r, err, id)
+			return
+		}
+		if size < 0 {
+			size = info.Size
+			ext.Length = size
+		}
+	}
+	if size < 0 {
+		// Neither the document nor the provider tells the size: the whole object, streamed
+		// without Content-Length, and no ranges.
+		h.Set("Accept-Ranges", "none")
+		s.streamAudio(w, r, id, http.StatusOK, -1, func() (io.ReadCloser, error) { return src.Open(r.Context(), ext, nil) })
+		return
+	}
 	var rng *recording.Range
 	if hdr := r.Header.Get("Range"); hdr != "" && ifRangeAllows(r.Header.Get("If-Range"), etag) {
 		parsed, err := crossbar.ParseRange(hdr, size)
@@ -106,15 +140,25 @@ func (s *server) serveAudio(w http.ResponseWriter, r *http.Request, id string, a
 		h.Set("Content-Range", crossbar.ContentRange(rng, size))
 	}
 	h.Set("Content-Length", strconv.FormatInt(length, 10))
+	s.streamAudio(w, r, id, status, length, func() (io.ReadCloser, error) {
+		if src != nil {
+			return src.Open(r.Context(), ext, rng)
+		}
+		return s.store.OpenAttachment(r.Context(), rc.accountID, id, att.Name, rng)
+	})
+}
+
+// streamAudio opens the body and copies it out with the headers already set: length bytes
+// exactly (-1: whatever comes). HEAD stops before opening.
+func (s *server) streamAudio(w http.ResponseWriter, r *http.Request, id string, status int, length int64, open func() (io.ReadCloser, error)) {
+	rc := reqCtx(r)
 	if r.Method == http.MethodHead {
 		w.WriteHeader(status)
 		return
 	}
-	body, err := s.store.OpenAttachment(r.Context(), rc.accountID, id, att.Name, rng)
+	body, err := open()
 	if err != nil {
-		for _, k := range []string{"Content-Length", "Content-Range", "Content-Disposition", "Accept-Ranges", "ETag"} {
-			h.Del(k)
-		}
+		clearAudioHeaders(w.Header())
 		s.fail(w, r, err, id)
 		return
 	}
@@ -124,12 +168,61 @@ func (s *server) serveAudio(w http.ResponseWriter, r *http.Request, id string, a
 	buf := make([]byte, 64<<10)
 	n, err := io.CopyBuffer(w, body, buf)
 	s.metrics.AudioBytes(n)
-	if err != nil || n != length {
+	if err != nil || (length >= 0 && n != length) {
 		// Headers are out: the only signal left is a cut connection, never a short "success".
 		s.log.Warn("audio stream cut short", zap.String("request_id", rc.meta.RequestID),
 			zap.String("recording_id", id), zap.Int64("sent", n), zap.Int64("want", length), zap.Error(err))
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// clearAudioHeaders takes back the audio's headers before an error envelope replaces it.
+func clearAudioHeaders(h http.Header) {
+	for _, k := range []string{"Content-Length", "Content-Range", "Content-Disposition", "Accept-Ranges", "ETag"} {
+		h.Del(k)
+	}
+}
+
+// externalMedia finds the Source of a pvt_attachments entry and what it needs to read it.
+// Errors: storage Unsupported (no Source for the handler) or Invalid (no handler payload).
+func (s *server) externalMedia(accountID, id string, doc recording.Doc, att recording.Attachment) (storage.Source, storage.Attachment, error) {
+	ext, err := externalAttachment(accountID, id, doc, att.Name)
+	if err != nil {
+		return nil, ext, err
+	}
+	src, err := s.cfg.Media.For(ext.Handler)
+	return src, ext, err
+}
+
+// externalAttachment reads pvt_attachments.<name>: {"content_type", "length",
+// "handler": {"<module>": {payload}}} (Kazoo's kzs_attachments:attachment_from_handler/4).
+func externalAttachment(accountID, id string, doc recording.Doc, name string) (storage.Attachment, error) {
+	ext := storage.Attachment{AccountID: accountID, RecordingID: id, Name: name, Length: -1}
+	entries, _ := doc["pvt_attachments"].(map[string]any)
+	entry, _ := entries[name].(map[string]any)
+	handler, _ := entry["handler"].(map[string]any)
+	if len(handler) != 1 {
+		return ext, &storage.Error{Kind: storage.Invalid, Handler: "unknown", Reason: "bad_handler",
+			Err: fmt.Errorf("pvt_attachments entry %q names %d handler modules, want one", name, len(handler))}
+	}
+	for module, payload := range handler {
+		ext.Handler = module
+		ext.Payload, _ = payload.(map[string]any)
+	}
+	if ext.Payload == nil {
+		return ext, &storage.Error{Kind: storage.Invalid, Handler: ext.Handler, Reason: "bad_handler",
+			Err: fmt.Errorf("pvt_attachments entry %q has no handler payload object", name)}
+	}
+	if n, ok := recording.AsInt(entry["length"]); ok && n >= 0 {
+		ext.Length = n
+	}
+	ext.Fields = make(map[string]any, len(doc))
+	for k, v := range doc {
+		if !recording.IsPrivateKey(k) {
+			ext.Fields[k] = v
+		}
+	}
+	return ext, nil
 }
 
 // recordingIDFromPath returns the decoded {recording_id}; ok only for a well-formed id.

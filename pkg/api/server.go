@@ -11,6 +11,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/metrics"
 	"github.com/recordingsd/recordingsd/pkg/recording"
+	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // Config holds the API's tunables; zero values take the documented defaults.
@@ -39,6 +40,9 @@ type Config struct {
 	AllowDisabledAccounts bool
 	// OwnerGating restricts non-admin users to their own recordings.
 	OwnerGating OwnerGating
+	// Media reads audio that Kazoo stored on storage providers (pvt_attachments), by handler
+	// module (kz_att_s3, kz_att_http). A handler without a Source answers 501.
+	Media storage.Sources
 }
 
 // OwnerGating is the cloudpbx/openkazoo owner rule: a user whose priv_level is not "admin"

@@ -204,7 +204,7 @@ func recordingDoc(rng *rand.Rand, acc Account, k int, created time.Time) (record
 	audioName := audioNames[k%len(audioNames)]
 	audio, _ := audioFiles.ReadFile("testdata/" + audioName)
 	durationMS := int64(len(audio)) * 8 / demoBitrateKbps // the shipped files are constant-bitrate MP3s
-	userIdx := k % (len(demoUsers) + 1) // one in four has no owner (e.g. a queue or a ring group)
+	userIdx := k % (len(demoUsers) + 1)                   // one in four has no owner (e.g. a queue or a ring group)
 	outsider := outsiders[rng.IntN(len(outsiders))]
 	inbound := rng.IntN(2) == 0
 	g := recording.ToGregorian(created)

@@ -96,15 +96,46 @@ func IsPrivateKey(k string) bool { return strings.HasPrefix(k, "_") || strings.H
 
 // Public returns the client-facing view of a recording: public fields, "id" and
 // "_read_only.content_types" (sorted unique types over inline and external attachments).
+// Storage handlers' payloads (pvt_attachments.*.handler: S3 key pairs, URLs with passwords)
+// never appear, not even where Kazoo copied one into a public field (kz_att_http's
+// document_url_field).
 func (d Doc) Public() map[string]any {
+	payloads := d.handlerPayloadStrings()
 	out := make(map[string]any, len(d)+2)
 	for k, v := range d {
-		if !IsPrivateKey(k) {
-			out[k] = v
+		if IsPrivateKey(k) {
+			continue
 		}
+		if s, ok := v.(string); ok && payloads[s] {
+			continue
+		}
+		out[k] = v
 	}
 	out["id"] = d.ID()
 	out["_read_only"] = map[string]any{"content_types": d.ContentTypes()}
+	return out
+}
+
+// handlerPayloadStrings collects the string values of every storage handler's payload
+// (pvt_attachments.<name>.handler.<module>.<key>), or nil when there are none.
+func (d Doc) handlerPayloadStrings() map[string]bool {
+	var out map[string]bool
+	entries, _ := d["pvt_attachments"].(map[string]any)
+	for _, e := range entries {
+		entry, _ := e.(map[string]any)
+		handlers, _ := entry["handler"].(map[string]any)
+		for _, p := range handlers {
+			payload, _ := p.(map[string]any)
+			for _, v := range payload {
+				if s, ok := v.(string); ok && s != "" {
+					if out == nil {
+						out = map[string]bool{}
+					}
+					out[s] = true
+				}
+			}
+		}
+	}
 	return out
 }
 

@@ -1,0 +1,166 @@
+// Package httpmedia reads media that Kazoo's kz_att_http handler stored on a web server: the
+// handler's payload is {"url": "<where it was PUT or POSTed>"} (plus "base64_encode_data" when
+// the storage asked for it), and the audio is read back with a GET of that URL, as Kazoo 4.2
+// does (4.3 re-derives the path from the current storage plan, which only works while the
+// plan is unchanged).
+package httpmedia
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/recordingsd/recordingsd/pkg/recording"
+	"github.com/recordingsd/recordingsd/pkg/storage"
+)
+
+// Handler is the Kazoo module whose media this package reads.
+const Handler = "kz_att_http"
+
+// Source reads kz_att_http media.
+type Source struct {
+	client   *http.Client
+	timeouts storage.Timeouts
+}
+
+// New returns a Source; a nil client gets one bounded by the timeouts
+// (storage.NewHTTPClient). Redirects are followed (ten at most, as Kazoo).
+func New(t storage.Timeouts, client *http.Client) *Source {
+	t = t.WithDefaults()
+	if client == nil {
+		client = storage.NewHTTPClient(t)
+	}
+	return &Source{client: client, timeouts: t}
+}
+
+// target is the payload's URL. Errors: Invalid when there is no absolute http(s) URL.
+func target(att storage.Attachment) (*url.URL, error) {
+	raw := storage.Text(att.Payload, "url")
+	if raw == "" {
+		return nil, &storage.Error{Kind: storage.Invalid, Handler: Handler, Reason: "missing_url",
+			Err: errors.New("the kz_att_http payload has no url")}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The URL itself may hold a password: it stays out of the message.
+		return nil, &storage.Error{Kind: storage.Invalid, Handler: Handler, Reason: "bad_url",
+			Err: errors.New("the kz_att_http payload's url is not an absolute http(s) URL")}
+	}
+	return u, nil
+}
+
+// Redact is u without user, password, query or fragment: what may be logged.
+func Redact(u *url.URL) string {
+	c := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return c.String()
+}
+
+// Locate is the URL without credentials or query string.
+func (s *Source) Locate(att storage.Attachment) (string, error) {
+	u, err := target(att)
+	if err != nil {
+		return "", err
+	}
+	return Redact(u), nil
+}
+
+// Stat asks with HEAD. A server that does not answer HEAD (405, 501) leaves the size unknown.
+func (s *Source) Stat(ctx context.Context, att storage.Attachment) (storage.Info, error) {
+	u, err := target(att)
+	if err != nil {
+		return storage.Info{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeouts.Request)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
+	if err != nil {
+		return storage.Info{}, failure(err, u)
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return storage.Info{}, failure(err, u)
+	}
+	_ = resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return storage.Info{Size: resp.ContentLength}, nil
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return storage.Info{Size: -1}, nil
+	default:
+		return storage.Info{}, statusError(resp, u)
+	}
+}
+
+// Open GETs the URL, forwarding the range; a server that answers a range with the whole
+// object (200) is skipped forward and cut short.
+func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recording.Range) (io.ReadCloser, error) {
+	u, err := target(att)
+	if err != nil {
+		return nil, err
+	}
+	body, err := storage.Guard(ctx, s.timeouts, func(ctx context.Context) (io.ReadCloser, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Accept-Encoding", "identity")
+		if rng != nil {
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", rng.Start, rng.End))
+		}
+		resp, err := s.client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
+			_ = resp.Body.Close()
+			return nil, statusError(resp, u)
+		}
+		if enc := resp.Header.Get("Content-Encoding"); enc != "" && enc != "identity" {
+			_ = resp.Body.Close()
+			return nil, fmt.Errorf("media sent with Content-Encoding %q despite Accept-Encoding: identity", enc)
+		}
+		r, err := storage.Fit(resp.Body, storage.Answer{
+			Partial:       resp.StatusCode == http.StatusPartialContent,
+			ContentRange:  resp.Header.Get("Content-Range"),
+			ContentLength: resp.ContentLength,
+		}, rng, att.Length)
+		if err != nil {
+			_ = resp.Body.Close()
+			return nil, err
+		}
+		return storage.ReadCloser(r, resp.Body), nil
+	})
+	if err != nil {
+		return nil, failure(err, u)
+	}
+	return body, nil
+}
+
+// statusError is the Unreachable error for a provider's answer other than 200/206.
+func statusError(resp *http.Response, u *url.URL) *storage.Error {
+	return &storage.Error{Kind: storage.Unreachable, Handler: Handler,
+		Reason: fmt.Sprintf("provider_status_%d", resp.StatusCode),
+		Err:    fmt.Errorf("%s %s answered %s", resp.Request.Method, Redact(u), resp.Status)}
+}
+
+// failure classifies err, with the URL's credentials and query string taken out of it.
+func failure(err error, u *url.URL) error {
+	var se *storage.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = Redact(u)
+	}
+	secrets := []string{u.RawQuery}
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		secrets = append(secrets, u.User.String(), pw)
+	}
+	return storage.Failure(Handler, err, secrets...)
+}

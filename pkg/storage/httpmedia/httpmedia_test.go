@@ -1,0 +1,202 @@
+package httpmedia_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/recordingsd/recordingsd/pkg/recording"
+	"github.com/recordingsd/recordingsd/pkg/storage"
+	"github.com/recordingsd/recordingsd/pkg/storage/httpmedia"
+)
+
+// provider is a web server holding one file, the way a kz_att_http storage URL would.
+type provider struct {
+	*httptest.Server
+	mu     sync.Mutex
+	ranges []string
+	auth   []string
+}
+
+func newProvider(t *testing.T, data []byte, ignoreRange bool) *provider {
+	p := &provider{}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		p.ranges = append(p.ranges, r.Header.Get("Range"))
+		user, pass, _ := r.BasicAuth()
+		p.auth = append(p.auth, user+":"+pass)
+		p.mu.Unlock()
+		if ignoreRange {
+			r.Header.Del("Range")
+		}
+		http.ServeContent(w, r, "call.mp3", time.Time{}, bytes.NewReader(data))
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func attachment(url string, length int64) storage.Attachment {
+	return storage.Attachment{AccountID: "0123456789abcdef0123456789abcdef", RecordingID: "202601-0123456789abcdef0123456789abcdef",
+		Name: "call.mp3", Handler: httpmedia.Handler, Payload: map[string]any{"url": url}, Length: length}
+}
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
+// read returns a reader of Open's results: read(t)(src.Open(…)).
+func read(t *testing.T) func(io.ReadCloser, error) []byte {
+	return func(rc io.ReadCloser, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+}
+
+func reason(t *testing.T, err error, want string) {
+	t.Helper()
+	var se *storage.Error
+	if !errors.As(err, &se) || se.Reason != want {
+		t.Fatalf("err = %v, want reason %q", err, want)
+	}
+	if strings.Contains(se.Error(), "hunter2") || strings.Contains(se.Error(), "tok3n") {
+		t.Fatalf("error holds the URL's secrets: %v", se)
+	}
+}
+
+func TestOpenForwardsRange(t *testing.T) {
+	audio := randBytes(200_000)
+	for _, ignore := range []bool{false, true} {
+		p := newProvider(t, audio, ignore)
+		src := httpmedia.New(storage.Timeouts{Request: time.Second, Idle: time.Second}, nil)
+		att := attachment(p.URL+"/recordings/call.mp3?sig=tok3n", int64(len(audio)))
+		ctx := context.Background()
+		if got := read(t)(src.Open(ctx, att, nil)); !bytes.Equal(got, audio) {
+			t.Fatalf("whole: %d bytes", len(got))
+		}
+		got := read(t)(src.Open(ctx, att, &recording.Range{Start: 150_000, End: 199_999}))
+		if !bytes.Equal(got, audio[150_000:]) {
+			t.Fatalf("ignoreRange=%v: range gave %d bytes", ignore, len(got))
+		}
+		if p.ranges[1] != "bytes=150000-199999" {
+			t.Errorf("Range sent: %q", p.ranges[1])
+		}
+		info, err := src.Stat(ctx, att)
+		if err != nil || info.Size != int64(len(audio)) {
+			t.Errorf("Stat = %+v, %v", info, err)
+		}
+		_, err = src.Open(ctx, attachment(att.Payload["url"].(string), 99), nil)
+		reason(t, err, "size_mismatch")
+	}
+}
+
+// user:password in the stored URL authenticates, and stays out of errors and locations.
+func TestURLCredentials(t *testing.T) {
+	audio := randBytes(1000)
+	p := newProvider(t, audio, false)
+	src := httpmedia.New(storage.Timeouts{}, nil)
+	url := strings.Replace(p.URL, "http://", "http://kazoo:hunter2@", 1) + "/a/call.mp3?token=tok3n"
+	read(t)(src.Open(context.Background(), attachment(url, 1000), nil))
+	if p.auth[0] != "kazoo:hunter2" {
+		t.Errorf("basic auth = %q", p.auth[0])
+	}
+	where, err := src.Locate(attachment(url, 1000))
+	if err != nil || where != p.URL+"/a/call.mp3" {
+		t.Errorf("Locate = %q, %v", where, err)
+	}
+	p.Close()
+	_, err = src.Open(context.Background(), attachment(url, 1000), nil)
+	reason(t, err, "connection_failed")
+	_, err = src.Stat(context.Background(), attachment(url, 1000))
+	reason(t, err, "connection_failed")
+}
+
+func TestProviderAnswers(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/gone":
+			http.NotFound(w, r)
+		case "/nohead":
+			if r.Method == http.MethodHead {
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
+			_, _ = w.Write([]byte("abc"))
+		case "/slow":
+			select {
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+			}
+		case "/stall":
+			w.Header().Set("Content-Length", "100")
+			_, _ = w.Write([]byte("0123456789"))
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}
+	}))
+	defer srv.Close()
+	src := httpmedia.New(storage.Timeouts{Request: 300 * time.Millisecond, Idle: 300 * time.Millisecond}, nil)
+	ctx := context.Background()
+
+	_, err := src.Open(ctx, attachment(srv.URL+"/gone", 3), nil)
+	reason(t, err, "provider_status_404")
+	_, err = src.Stat(ctx, attachment(srv.URL+"/gone", 3))
+	reason(t, err, "provider_status_404")
+
+	info, err := src.Stat(ctx, attachment(srv.URL+"/nohead", -1))
+	if err != nil || info.Size != -1 {
+		t.Errorf("Stat of a server without HEAD = %+v, %v; want size -1", info, err)
+	}
+	if got := read(t)(src.Open(ctx, attachment(srv.URL+"/nohead", -1), nil)); string(got) != "abc" {
+		t.Errorf("unknown length: got %q", got)
+	}
+
+	for _, call := range []func() error{
+		func() error { _, err := src.Open(ctx, attachment(srv.URL+"/slow", 3), nil); return err },
+		func() error { _, err := src.Stat(ctx, attachment(srv.URL+"/slow", 3)); return err },
+	} {
+		start := time.Now()
+		reason(t, call(), "timeout")
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("timeout after %v", took)
+		}
+	}
+
+	rc, err := src.Open(ctx, attachment(srv.URL+"/stall", 100), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, rc)
+	rc.Close()
+	if n != 10 || !errors.Is(err, storage.ErrTimeout) {
+		t.Errorf("stalled transfer: %d bytes, %v", n, err)
+	}
+}
+
+func TestInvalidPayloads(t *testing.T) {
+	src := httpmedia.New(storage.Timeouts{}, nil)
+	for _, url := range []string{"", "ftp://host/file", "/relative", "http://"} {
+		_, err := src.Open(context.Background(), attachment(url, 1), nil)
+		var se *storage.Error
+		if !errors.As(err, &se) || se.Kind != storage.Invalid {
+			t.Errorf("url %q: err = %v, want Invalid", url, err)
+		}
+	}
+}
