@@ -8,7 +8,7 @@ POUCHDB_DIR := testenv/pouchdb
 # Touched after a successful install, so that npm ci runs again only when the lock file changes.
 POUCHDB_STAMP := $(POUCHDB_DIR)/node_modules/.installed
 
-.PHONY: build run test testdeps clean
+.PHONY: build run test testdeps clean fuzz
 
 build:
 	go build -o bin/recordingsd ./cmd/recordingsd
@@ -52,3 +52,36 @@ test: testdeps
 
 clean:
 	rm -rf bin $(POUCHDB_DIR)/node_modules coverage.out coverage.html
+
+# Every fuzz target, one after the other, FUZZTIME each: `make fuzz FUZZTIME=5m`. (`make test`
+# runs their seed corpora.) An input that fails is written to the package's testdata/fuzz/:
+# add it as an f.Add seed; the corpus the fuzzer builds stays in Go's cache, out of the repo.
+# Minimizing each new input is capped: uncapped (60s), a worker can spend most of its time on it.
+FUZZTIME ?= 30s
+FUZZMINIMIZETIME ?= 5s
+FUZZ_TARGETS := \
+	./pkg/recording:FuzzParseRecordingID \
+	./pkg/recording:FuzzValidAccountID \
+	./pkg/recording:FuzzPatchBody \
+	./pkg/crossbar:FuzzNegotiate \
+	./pkg/crossbar:FuzzParseRange \
+	./pkg/crossbar:FuzzDecodeStartKey \
+	./pkg/crossbar:FuzzFilter \
+	./pkg/api:FuzzAPI
+
+fuzz:
+	@set -e; for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; name=$${target##*:}; \
+		echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
+	done
+
+# The service against the database it fronts, side by side (cmd/recbench): seeds a private
+# pouchdb-server (the server of `make test`, with a bigger heap) and the embedded store with the
+# demo data set, runs each comparison 5 times, prints a table and rewrites docs/BENCHMARKS.md,
+# keeping its hand-written analysis. About 7 minutes on 2 cores. Pass flags with BENCHFLAGS:
+# `make bench BENCHFLAGS='-runs 9'`, or against a real CouchDB (its demo databases are
+# rewritten): `make bench BENCHFLAGS='-couch http://admin:password@127.0.0.1:5984'`.
+.PHONY: bench
+bench: $(POUCHDB_STAMP)
+	go run ./cmd/recbench -pouchdb $(POUCHDB_DIR) $(BENCHFLAGS)

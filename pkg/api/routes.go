@@ -8,7 +8,9 @@ import (
 
 // routes lists the whole API surface.
 func (s *server) routes() http.Handler {
-	r := mux.NewRouter().UseEncodedPath() // keep %2F inside a path variable, so ids are checked, not routed
+	// Keep %2F inside a path variable, so ids are checked, not routed; no path cleaning either:
+	// "/../" and "//" get an error envelope, not a redirect.
+	r := mux.NewRouter().UseEncodedPath().SkipClean(true)
 	r.NotFoundHandler = s.handleNotFound()
 	r.Use(noteRoute)
 

@@ -45,9 +45,12 @@ func List(ctx context.Context, s Store, req ListRequest, emit func(Row) error) (
 			months[i], months[j] = months[j], months[i]
 		}
 	}
-	cursors := make([]*monthCursor, len(months))
-	for i, m := range months {
-		cursors[i] = &monthCursor{month: m, next: start}
+	cursors := make([]*monthCursor, 0, len(months))
+	for _, m := range months {
+		c := newMonthCursor(m, start)
+		if c.canHold(req, start) {
+			cursors = append(cursors, c)
+		}
 	}
 	emitted := 0
 	for {
@@ -121,6 +124,40 @@ type monthCursor struct {
 	next    *ListKey // where the following read starts
 	done    bool     // no rows left after buf
 	started bool
+	// lo and hi bound the pvt_created of any recording this month database can hold: the month
+	// widened by BoundaryMargin on both sides.
+	lo, hi int64
+}
+
+func newMonthCursor(m Month, start *ListKey) *monthCursor {
+	return &monthCursor{
+		month: m, next: start,
+		lo: ToGregorian(m.Start().Add(-BoundaryMargin)),
+		hi: ToGregorian(m.Next().Start().Add(BoundaryMargin)) - 1,
+	}
+}
+
+// canHold reports whether the month can have rows in what is left of the window: a page that
+// resumes two months in need not read the months it has walked past.
+func (c *monthCursor) canHold(req ListRequest, start *ListKey) bool {
+	from, to := req.From, req.To
+	if start != nil {
+		if req.Descending {
+			to = start.Created
+		} else {
+			from = start.Created
+		}
+	}
+	return c.hi >= from && c.lo <= to
+}
+
+// mayPrecede reports whether the month can still hold a row that comes before k in walk
+// order; when it cannot, it need not be read for this row.
+func (c *monthCursor) mayPrecede(k ListKey, descending bool) bool {
+	if descending {
+		return c.hi >= k.Created
+	}
+	return c.lo <= k.Created
 }
 
 // fill reads up to want rows into an empty buffer. Months after the first in walk order are
@@ -161,6 +198,9 @@ func (c *monthCursor) fill(ctx context.Context, s Store, req ListRequest, want i
 func nextRow(ctx context.Context, s Store, req ListRequest, cursors []*monthCursor, want int) (Row, bool, error) {
 	var best *monthCursor
 	for i, c := range cursors {
+		if len(c.buf) == 0 && best != nil && !c.mayPrecede(best.buf[0].Key, req.Descending) {
+			continue // months are in walk order: nothing here can come before the best row yet
+		}
 		if err := c.fill(ctx, s, req, want, i == 0); err != nil {
 			return Row{}, false, err
 		}

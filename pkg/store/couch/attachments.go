@@ -64,7 +64,25 @@ func (s *Store) OpenAttachment(ctx context.Context, accountID, id, name string, 
 		return nil, couchError(context.DeadlineExceeded, what, dbName)
 	}
 	ok = true
-	return &attachmentReader{Reader: body, body: resp.Body, cancel: cancel}, nil
+	// From here on, RequestTimeout bounds each wait for CouchDB's next bytes instead.
+	stall := time.AfterFunc(s.cfg.RequestTimeout, cancel)
+	stall.Stop()
+	return &attachmentReader{Reader: &stallReader{r: body, timer: stall, limit: s.cfg.RequestTimeout}, body: resp.Body, cancel: cancel}, nil
+}
+
+// stallReader cancels a download when CouchDB sends nothing for limit. Only the wait inside
+// Read counts, not a slow client's time between reads.
+type stallReader struct {
+	r     io.Reader
+	timer *time.Timer
+	limit time.Duration
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	s.timer.Reset(s.limit)
+	n, err := s.r.Read(p)
+	s.timer.Stop()
+	return n, err
 }
 
 // attachmentBody checks the answer and positions its body at the first requested byte.

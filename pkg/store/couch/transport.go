@@ -27,6 +27,8 @@ func newHTTPClient(cfg Config) *http.Client {
 			MaxIdleConns:          100,
 			MaxIdleConnsPerHost:   32,
 			IdleConnTimeout:       60 * time.Second,
+			// CouchDB on loopback or a LAN: gzip costs both sides more CPU than it saves.
+			DisableCompression: true,
 		},
 	}
 }
