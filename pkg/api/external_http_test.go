@@ -101,7 +101,10 @@ func TestExternalHTTPOutage(t *testing.T) {
 			w.Header().Set("Content-Length", "10000")
 			_, _ = w.Write(audio[:3000])
 			w.(http.Flusher).Flush()
-			<-r.Context().Done()
+			select { // until the reader gives up; bounded, so closing the server cannot hang
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
 		}))
 		defer stall.Close()
 		refusing := newMediaServer(t, audio, false)

@@ -148,7 +148,10 @@ func TestProviderAnswers(t *testing.T) {
 			w.Header().Set("Content-Length", "100")
 			_, _ = w.Write([]byte("0123456789"))
 			w.(http.Flusher).Flush()
-			<-r.Context().Done()
+			select { // until the reader gives up; bounded, so closing the server cannot hang
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
 		}
 	}))
 	defer srv.Close()
