@@ -90,13 +90,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		}
 	}()
 
-	couchURL, err := srv.createAdmin(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "withcouch: pouchdb-server ready on %s in %s\n", srv.addr, time.Since(started).Round(time.Millisecond))
+	fmt.Fprintf(stderr, "withcouch: pouchdb-server ready on %s in %s\n", srv.Addr(), time.Since(started).Round(time.Millisecond))
 
-	env := append(os.Environ(), couchtest.EnvURL+"="+couchURL, couchtest.EnvRequire+"=1")
+	// pouchdb.Start made the admin and checked that credentials are required and accepted.
+	env := append(os.Environ(), couchtest.EnvURL+"="+srv.URL(), couchtest.EnvRequire+"=1")
 	return runCommand(ctx, opts.command, env, stdout, stderr)
 }
 
