@@ -126,7 +126,7 @@ func Fit(body io.Reader, a Answer, rng *recording.Range, size int64) (io.Reader,
 		if total >= 0 && size >= 0 && total != size {
 			return nil, fmt.Errorf("%w: %d bytes stored, %d expected", ErrSizeMismatch, total, size)
 		}
-		return &exactReader{r: body, left: rng.Len()}, nil
+		return recording.ExactReader(body, rng.Len()), nil
 	}
 	if a.ContentLength >= 0 && size >= 0 && a.ContentLength != size {
 		return nil, fmt.Errorf("%w: %d bytes stored, %d expected", ErrSizeMismatch, a.ContentLength, size)
@@ -135,12 +135,12 @@ func Fit(body io.Reader, a Answer, rng *recording.Range, size int64) (io.Reader,
 		if size < 0 {
 			return body, nil
 		}
-		return &exactReader{r: body, left: size}, nil
+		return recording.ExactReader(body, size), nil
 	}
 	if _, err := io.CopyN(io.Discard, body, rng.Start); err != nil {
 		return nil, fmt.Errorf("skip to byte %d: %w", rng.Start, err)
 	}
-	return &exactReader{r: body, left: rng.Len()}, nil
+	return recording.ExactReader(body, rng.Len()), nil
 }
 
 // parseContentRange reads "bytes S-E/TOTAL" (TOTAL may be "*": -1).
@@ -171,31 +171,6 @@ func parseContentRange(v string) (start, end, total int64, err error) {
 		}
 	}
 	return start, end, total, nil
-}
-
-// exactReader yields exactly left bytes, or io.ErrUnexpectedEOF if the body is shorter:
-// the caller has already promised that length to its client.
-type exactReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.left <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > e.left {
-		p = p[:e.left]
-	}
-	n, err := e.r.Read(p)
-	e.left -= int64(n)
-	if errors.Is(err, io.EOF) {
-		if e.left > 0 {
-			return n, io.ErrUnexpectedEOF
-		}
-		return n, io.EOF
-	}
-	return n, err
 }
 
 // ReadCloser joins a reader to the closer that releases it.

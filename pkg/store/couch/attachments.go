@@ -3,7 +3,6 @@ package couch
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -109,7 +108,7 @@ func (s *Store) attachmentBody(resp *http.Response, r *recording.Range) (io.Read
 	default:
 		return nil, fmt.Errorf("unexpected status %d for a range request", resp.StatusCode)
 	}
-	return &exactReader{r: resp.Body, left: r.Len()}, nil
+	return recording.ExactReader(resp.Body, r.Len()), nil
 }
 
 // attachmentReader closes the response body and releases the request's context.
@@ -123,31 +122,6 @@ func (a *attachmentReader) Close() error {
 	err := a.body.Close()
 	a.cancel()
 	return err
-}
-
-// exactReader yields exactly left bytes, or io.ErrUnexpectedEOF if the body is shorter:
-// the caller has already promised that length to its client.
-type exactReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.left <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > e.left {
-		p = p[:e.left]
-	}
-	n, err := e.r.Read(p)
-	e.left -= int64(n)
-	if errors.Is(err, io.EOF) {
-		if e.left > 0 {
-			return n, io.ErrUnexpectedEOF
-		}
-		return n, io.EOF
-	}
-	return n, err
 }
 
 // PutAttachment streams body into an attachment of document id at revision rev. The body
