@@ -1,0 +1,34 @@
+package recording
+
+import (
+	"errors"
+	"io"
+)
+
+// ExactReader yields exactly n bytes of r, or io.ErrUnexpectedEOF when r is shorter: every
+// attachment reader promises its caller a length (OpenAttachment's contract), and a short
+// body must never pass for a complete one.
+func ExactReader(r io.Reader, n int64) io.Reader { return &exactReader{r: r, left: n} }
+
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if errors.Is(err, io.EOF) {
+		if e.left > 0 {
+			return n, io.ErrUnexpectedEOF
+		}
+		return n, io.EOF
+	}
+	return n, err
+}
