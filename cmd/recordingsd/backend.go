@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"go.uber.org/zap"
 
@@ -48,4 +49,34 @@ func describeBackend(cfg *Config) string {
 		return "embedded store " + cfg.Store.Embedded.Path
 	}
 	return "CouchDB"
+}
+
+// configured is what every subcommand starts from: configuration, logger, open store.
+type configured struct {
+	cfg    *Config
+	logger *zap.Logger
+	store  backend
+	close  func() error // releases the store and flushes the logger
+}
+
+// openConfigured loads the configuration (file, then RECORDINGS_* variables), builds the
+// logger and opens the configured store.
+func openConfigured(configPath string, getenv func(string) string, logOut io.Writer) (*configured, error) {
+	cfg, err := loadConfig(configPath, getenv)
+	if err != nil {
+		return nil, err
+	}
+	logger, err := newLogger(cfg, logOut)
+	if err != nil {
+		return nil, err
+	}
+	store, closeStore, err := openBackend(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &configured{cfg: cfg, logger: logger, store: store, close: func() error {
+		err := closeStore()
+		_ = logger.Sync()
+		return err
+	}}, nil
 }

@@ -23,19 +23,12 @@ func seed(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*configPath, getenv)
+	c, err := openConfigured(*configPath, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(cfg, stderr)
-	if err != nil {
-		return err
-	}
-	store, closeStore, err := openBackend(cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = closeStore() }()
+	defer func() { _ = c.close() }()
+	cfg, store := c.cfg, c.store
 	started := time.Now()
 	res, err := demo.Seed(ctx, store, o)
 	if err != nil {

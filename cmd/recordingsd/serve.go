@@ -31,21 +31,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*configPath, getenv)
+	c, err := openConfigured(*configPath, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = logger.Sync() }()
-
-	store, closeStore, err := openBackend(cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = closeStore() }()
+	defer func() { _ = c.close() }()
+	cfg, logger, store := c.cfg, c.logger, c.store
 
 	tokens := cfg.Auth.Tokens
 	var intro *demoIntro

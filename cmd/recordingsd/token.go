@@ -26,19 +26,12 @@ func token(ctx context.Context, args []string, getenv func(string) string, stdou
 	if req.AccountID == "" {
 		return fmt.Errorf("token: --account is required")
 	}
-	cfg, err := loadConfig(*configPath, getenv)
+	c, err := openConfigured(*configPath, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(cfg, stderr)
-	if err != nil {
-		return err
-	}
-	store, closeStore, err := openBackend(cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = closeStore() }()
+	defer func() { _ = c.close() }()
+	store := c.store
 	tok, err := auth.MintFor(ctx, store, req)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -62,9 +63,15 @@ func (s *server) handleList() http.Handler {
 			env.NextStartKey = crossbar.EncodeStartKey(*next)
 		}
 		if n > 0 {
-			// Kazoo's list revision: a digest of the rendered items.
-			if b, err := json.Marshal(items); err == nil {
-				sum := md5.Sum(b)
+			// Kazoo's list revision is a digest of the rendered items: render them once, and hand
+			// the envelope those bytes rather than the items to encode a second time.
+			var rendered bytes.Buffer
+			enc := json.NewEncoder(&rendered)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(items); err == nil {
+				raw := bytes.TrimRight(rendered.Bytes(), "\n")
+				sum := md5.Sum(raw)
+				env.Data = json.RawMessage(raw)
 				env.Revision = hex.EncodeToString(sum[:])
 				w.Header().Set("ETag", `"`+env.Revision+`"`)
 			}

@@ -9,7 +9,7 @@ import (
 
 // Account loads the account document (its _id is the account id) from the account database.
 func (s *Store) Account(ctx context.Context, accountID string) (recording.Doc, error) {
-	dbName, err := accountDBName(accountID)
+	dbName, err := recording.AccountDatabase(accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -24,7 +24,7 @@ func (s *Store) Account(ctx context.Context, accountID string) (recording.Doc, e
 
 // User loads a user document from the account database; a pvt_deleted user is gone.
 func (s *Store) User(ctx context.Context, accountID, userID string) (recording.Doc, error) {
-	dbName, err := accountDBName(accountID)
+	dbName, err := recording.AccountDatabase(accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (s *Store) PutAccount(ctx context.Context, doc recording.Doc) error {
 
 // PutUser writes a user document into the existing account database.
 func (s *Store) PutUser(ctx context.Context, accountID string, doc recording.Doc) error {
-	dbName, err := accountDBName(accountID)
+	dbName, err := recording.AccountDatabase(accountID)
 	if err != nil {
 		return err
 	}

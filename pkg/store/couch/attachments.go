@@ -18,7 +18,7 @@ import (
 // with 206; pouchdb-server ignores Range and sends the whole body (200), in which case we
 // skip to the start ourselves. Nothing is buffered in memory either way.
 func (s *Store) OpenAttachment(ctx context.Context, accountID, id, name string, r *recording.Range) (io.ReadCloser, error) {
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (a *attachmentReader) Close() error {
 // goes out as is: no Content-Encoding (pouchdb-server would store gzip bytes verbatim), and
 // chunked unless its length is known (bytes and strings readers).
 func (s *Store) PutAttachment(ctx context.Context, accountID, id, rev, name, contentType string, body io.Reader) (string, error) {
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return "", err
 	}

@@ -24,7 +24,7 @@ import (
 // SystemDoc loads a document of a system database (system_auth, system_config).
 func (s *Store) SystemDoc(ctx context.Context, db, id string) (recording.Doc, error) {
 	what := systemWhat(db, id)
-	if !validSystemDB(db) || !readableDocID(id) {
+	if !recording.ValidSystemDB(db) || !recording.ReadableDocID(id) {
 		return nil, recording.Errorf(recording.ENotFound, "%s not found", what)
 	}
 	ctx, cancel := s.bounded(ctx)
@@ -41,7 +41,7 @@ func (s *Store) SystemDoc(ctx context.Context, db, id string) (recording.Doc, er
 // more than max+1 of them.
 func (s *Store) SystemAttachment(ctx context.Context, db, id, name string, max int64) ([]byte, error) {
 	what := fmt.Sprintf("attachment %s of %s", name, systemWhat(db, id))
-	if !validSystemDB(db) || !readableDocID(id) || name == "" {
+	if !recording.ValidSystemDB(db) || !recording.ReadableDocID(id) || name == "" {
 		return nil, recording.Errorf(recording.ENotFound, "%s not found", what)
 	}
 	if max < 0 {
@@ -81,12 +81,12 @@ func (s *Store) SystemAttachment(ctx context.Context, db, id, name string, max i
 
 // AccountDoc loads any document of the account database, pvt_deleted or not.
 func (s *Store) AccountDoc(ctx context.Context, accountID, id string) (recording.Doc, error) {
-	dbName, err := accountDBName(accountID)
+	dbName, err := recording.AccountDatabase(accountID)
 	if err != nil {
 		return nil, err
 	}
 	what := fmt.Sprintf("document %s of account %s", id, accountID)
-	if !readableDocID(id) {
+	if !recording.ReadableDocID(id) {
 		return nil, recording.Errorf(recording.ENotFound, "%s not found", what)
 	}
 	ctx, cancel := s.bounded(ctx)
@@ -205,7 +205,7 @@ func (s *Store) PutAccountDoc(ctx context.Context, accountID string, doc recordi
 	}
 	id := doc.ID()
 	what := fmt.Sprintf("document %s of account %s", id, accountID)
-	if !readableDocID(id) {
+	if !recording.ReadableDocID(id) {
 		return recording.Errorf(recording.EInvalid, "%s: cannot write a document with _id %q", what, id)
 	}
 	dbName := recording.AccountDBName(accountID)
@@ -222,10 +222,10 @@ func systemWhat(db, id string) string { return fmt.Sprintf("document %s of %s", 
 
 // checkSystemWrite refuses what no system document write may name.
 func checkSystemWrite(db, id, what string) error {
-	if !validSystemDB(db) {
+	if !recording.ValidSystemDB(db) {
 		return recording.Errorf(recording.EInvalid, "%q is not a system database name", db)
 	}
-	if !readableDocID(id) {
+	if !recording.ReadableDocID(id) {
 		return recording.Errorf(recording.EInvalid, "%s: cannot write a document with _id %q", what, id)
 	}
 	return nil

@@ -14,7 +14,7 @@ import (
 
 // Get loads one document from the month database its id names.
 func (s *Store) Get(ctx context.Context, accountID, id string) (recording.Doc, error) {
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +29,7 @@ func (s *Store) Get(ctx context.Context, accountID, id string) (recording.Doc, e
 
 // GetMany loads documents of one month database with a single _all_docs request.
 func (s *Store) GetMany(ctx context.Context, accountID string, m recording.Month, ids []string) ([]recording.DocResult, error) {
-	dbName, err := monthDBName(accountID, m)
+	dbName, err := recording.MonthDatabase(accountID, m)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func (s *Store) Save(ctx context.Context, accountID string, doc recording.Doc) (
 	if _, ok := recording.ParseRecordingID(id); !ok {
 		return "", recording.Errorf(recording.EInvalid, "cannot save a recording with id %q", id)
 	}
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return "", err
 	}
@@ -104,7 +104,7 @@ func (s *Store) Save(ctx context.Context, accountID string, doc recording.Doc) (
 // Documents without an _id are refused one by one (CouchDB would invent one);
 // a missing database fails every document with ENotFound.
 func (s *Store) SaveMany(ctx context.Context, accountID string, m recording.Month, docs []recording.Doc) ([]recording.DocResult, error) {
-	dbName, err := monthDBName(accountID, m)
+	dbName, err := recording.MonthDatabase(accountID, m)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func (s *Store) SaveMany(ctx context.Context, accountID string, m recording.Mont
 
 // Delete removes a document (and its inline attachments) at revision rev.
 func (s *Store) Delete(ctx context.Context, accountID, id, rev string) error {
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (s *Store) PutRecording(ctx context.Context, accountID string, doc recordin
 	if _, ok := recording.ParseRecordingID(id); !ok {
 		return "", recording.Errorf(recording.EInvalid, "cannot store a recording with id %q", id)
 	}
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return "", err
 	}

@@ -12,7 +12,7 @@ import (
 // MonthExists asks the server (HEAD /db) whether the month database exists, as Kazoo does,
 // and remembers the answer for a while: listings check every month of their range.
 func (s *Store) MonthExists(ctx context.Context, accountID string, m recording.Month) (bool, error) {
-	dbName, err := monthDBName(accountID, m)
+	dbName, err := recording.MonthDatabase(accountID, m)
 	if err != nil {
 		return false, nil
 	}

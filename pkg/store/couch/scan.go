@@ -18,7 +18,7 @@ func (s *Store) Scan(ctx context.Context, accountID string, m recording.Month, q
 	if q.Limit <= 0 {
 		return nil, recording.Errorf(recording.EInvalid, "scan limit must be positive, got %d", q.Limit)
 	}
-	dbName, err := monthDBName(accountID, m)
+	dbName, err := recording.MonthDatabase(accountID, m)
 	if err != nil {
 		return nil, nil
 	}

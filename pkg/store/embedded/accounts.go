@@ -14,7 +14,7 @@ func (s *Store) Account(ctx context.Context, accountID string) (recording.Doc, e
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	dbName, err := accountDBName(accountID)
+	dbName, err := recording.AccountDatabase(accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func (s *Store) User(ctx context.Context, accountID, userID string) (recording.D
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	dbName, err := accountDBName(accountID)
+	dbName, err := recording.AccountDatabase(accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func (s *Store) MonthExists(ctx context.Context, accountID string, m recording.M
 	if err := s.usable(ctx); err != nil {
 		return false, err
 	}
-	dbName, err := monthDBName(accountID, m)
+	dbName, err := recording.MonthDatabase(accountID, m)
 	if err != nil {
 		return false, nil
 	}
@@ -89,7 +89,7 @@ func (s *Store) PutUser(ctx context.Context, accountID string, doc recording.Doc
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	dbName, err := accountDBName(accountID)
+	dbName, err := recording.AccountDatabase(accountID)
 	if err != nil {
 		return err
 	}

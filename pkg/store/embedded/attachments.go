@@ -20,7 +20,7 @@ func (s *Store) PutAttachment(ctx context.Context, accountID, id, rev, name, con
 	if err := s.usable(ctx); err != nil {
 		return "", err
 	}
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return "", err
 	}
@@ -121,7 +121,7 @@ func (s *Store) OpenAttachment(ctx context.Context, accountID, id, name string, 
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return nil, err
 	}

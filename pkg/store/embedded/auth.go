@@ -25,7 +25,7 @@ func (s *Store) SystemDoc(ctx context.Context, db, id string) (recording.Doc, er
 		return nil, err
 	}
 	what := systemWhat(db, id)
-	if !validSystemDB(db) || !readableDocID(id) {
+	if !recording.ValidSystemDB(db) || !recording.ReadableDocID(id) {
 		return nil, notFound(what)
 	}
 	return s.readLive(ctx, db, id, what)
@@ -38,7 +38,7 @@ func (s *Store) SystemAttachment(ctx context.Context, db, id, name string, max i
 		return nil, err
 	}
 	what := fmt.Sprintf("attachment %s of %s", name, systemWhat(db, id))
-	if !validSystemDB(db) || !readableDocID(id) || name == "" {
+	if !recording.ValidSystemDB(db) || !recording.ReadableDocID(id) || name == "" {
 		return nil, notFound(what)
 	}
 	if max < 0 {
@@ -94,12 +94,12 @@ func (s *Store) AccountDoc(ctx context.Context, accountID, id string) (recording
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	dbName, err := accountDBName(accountID)
+	dbName, err := recording.AccountDatabase(accountID)
 	if err != nil {
 		return nil, err
 	}
 	what := fmt.Sprintf("document %s of account %s", id, accountID)
-	if !readableDocID(id) {
+	if !recording.ReadableDocID(id) {
 		return nil, notFound(what)
 	}
 	return s.readLive(ctx, dbName, id, what)
@@ -208,7 +208,7 @@ func (s *Store) PutAccountDoc(ctx context.Context, accountID string, doc recordi
 	}
 	id := doc.ID()
 	what := fmt.Sprintf("document %s of account %s", id, accountID)
-	if !readableDocID(id) {
+	if !recording.ReadableDocID(id) {
 		return invalid("%s: cannot write a document with _id %q", what, id)
 	}
 	dbName := recording.AccountDBName(accountID)
@@ -226,10 +226,10 @@ func systemWhat(db, id string) string { return fmt.Sprintf("document %s of %s", 
 
 // checkSystemWrite refuses what no system document write may name.
 func checkSystemWrite(db, id, what string) error {
-	if !validSystemDB(db) {
+	if !recording.ValidSystemDB(db) {
 		return invalid("%q is not a system database name", db)
 	}
-	if !readableDocID(id) {
+	if !recording.ReadableDocID(id) {
 		return invalid("%s: cannot write a document with _id %q", what, id)
 	}
 	return nil

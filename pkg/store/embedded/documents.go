@@ -15,7 +15,7 @@ func (s *Store) Get(ctx context.Context, accountID, id string) (recording.Doc, e
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +28,7 @@ func (s *Store) GetMany(ctx context.Context, accountID string, m recording.Month
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	dbName, err := monthDBName(accountID, m)
+	dbName, err := recording.MonthDatabase(accountID, m)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (s *Store) Save(ctx context.Context, accountID string, doc recording.Doc) (
 	if _, ok := recording.ParseRecordingID(id); !ok {
 		return "", invalid("cannot save a recording with id %q", id)
 	}
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return "", err
 	}
@@ -96,7 +96,7 @@ func (s *Store) SaveMany(ctx context.Context, accountID string, m recording.Mont
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	dbName, err := monthDBName(accountID, m)
+	dbName, err := recording.MonthDatabase(accountID, m)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func (s *Store) Delete(ctx context.Context, accountID, id, rev string) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func (s *Store) PutRecording(ctx context.Context, accountID string, doc recordin
 	if _, ok := recording.ParseRecordingID(id); !ok {
 		return "", invalid("cannot store a recording with id %q", id)
 	}
-	dbName, err := recordingDBName(accountID, id)
+	dbName, err := recording.RecordingDatabase(accountID, id)
 	if err != nil {
 		return "", err
 	}

@@ -20,7 +20,7 @@ func (s *Store) Scan(ctx context.Context, accountID string, m recording.Month, q
 	if q.Limit <= 0 {
 		return nil, invalid("scan limit must be positive, got %d", q.Limit)
 	}
-	dbName, err := monthDBName(accountID, m)
+	dbName, err := recording.MonthDatabase(accountID, m)
 	if err != nil {
 		return nil, nil
 	}
