@@ -1,6 +1,8 @@
 // Package couchviews holds the CouchDB design documents recordingsd installs, embedded from
 // JSON so they can be read, diffed and reviewed as plain files: _design/recordingsd in month
-// databases (the listing) and _design/recordingsd_auth in account databases (credentials).
+// databases (the listing), _design/recordingsd_retention in month databases the retention
+// sweeper reads (the purge index) and _design/recordingsd_auth in account databases
+// (credentials).
 package couchviews
 
 import (
@@ -27,6 +29,13 @@ var recordingsdJSON []byte
 //
 //go:embed recordingsd_auth.json
 var authJSON []byte
+
+// retentionJSON is the purge index of month databases. It is a design document of its own,
+// not a view of _design/recordingsd: changing a design document rebuilds all of its views,
+// and the listing index of every month database must not be rebuilt for the sweeper's sake.
+//
+//go:embed recordingsd_retention.json
+var retentionJSON []byte
 
 // DesignName is the design document name as view queries spell it.
 const DesignName = "recordingsd"
@@ -56,6 +65,17 @@ const (
 	ViewCredsBySHA = "creds_by_sha" // key pvt_sha1_auth
 )
 
+// RetentionDesignName is the name of the retention sweeper's design document of month
+// databases.
+const RetentionDesignName = "recordingsd_retention"
+
+// RetentionDesignID is its _id.
+const RetentionDesignID = "_design/" + RetentionDesignName
+
+// ViewPurge is the view of _design/recordingsd_retention: map-only, key
+// [reason, at, _id], value null; the emit rule is recording.PurgeKeyOf.
+const ViewPurge = "purge"
+
 // The user document fields holding Kazoo's credential hashes: md5 / sha1 hex of
 // "username:password".
 const (
@@ -80,6 +100,10 @@ var Recordings = mustDesign(DesignName, recordingsdJSON)
 
 // Auth is _design/recordingsd_auth, installed in account databases.
 var Auth = mustDesign(AuthDesignName, authJSON)
+
+// Retention is _design/recordingsd_retention, installed in month databases by the
+// retention sweeper's first read.
+var Retention = mustDesign(RetentionDesignName, retentionJSON)
 
 func mustDesign(name string, raw []byte) *Design {
 	sum := sha256.Sum256(raw)

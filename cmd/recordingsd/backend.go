@@ -17,6 +17,7 @@ type backend interface {
 	demo.Backend
 	recording.AuthStore
 	recording.AuthLoader
+	recording.Purger
 }
 
 // openBackend opens the configured store; close releases it (the embedded file's lock).

@@ -74,8 +74,9 @@ type Config struct {
 		MaxRangeS       int64 `mapstructure:"max_range_s"`
 	} `mapstructure:"listing"`
 	Recordings struct {
-		DeleteDefault   string `mapstructure:"delete_default"`
-		ConflictRetries int    `mapstructure:"conflict_retries"`
+		DeleteDefault   string          `mapstructure:"delete_default"`
+		ConflictRetries int             `mapstructure:"conflict_retries"`
+		Retention       retentionConfig `mapstructure:"retention"`
 	} `mapstructure:"recordings"`
 	Accounts struct {
 		CacheTTL time.Duration `mapstructure:"cache_ttl"`
@@ -99,49 +100,59 @@ type rateLimitConfig struct {
 // defaults lists every key with its default; viper only maps environment variables onto keys
 // it knows, so each key must appear here.
 var defaults = map[string]any{
-	"http.listen":                           "127.0.0.1:8000",
-	"http.max_body_bytes":                   int64(1 << 20),
-	"http.read_header_timeout":              10 * time.Second,
-	"http.idle_timeout":                     120 * time.Second,
-	"http.shutdown_timeout":                 30 * time.Second,
-	"http.stall_timeout":                    60 * time.Second,
-	"rate_limit.per_ip.rate":                0.0,
-	"rate_limit.per_ip.burst":               0,
-	"rate_limit.per_account.rate":           0.0,
-	"rate_limit.per_account.burst":          0,
-	"store.backend":                         "", // couchdb when couchdb.url is set, else embedded
-	"store.embedded.path":                   "./data/recordings.db",
-	"couchdb.url":                           "",
-	"couchdb.username":                      "",
-	"couchdb.password":                      "",
-	"couchdb.request_timeout":               10 * time.Second,
-	"storage.request_timeout":               10 * time.Second,
-	"storage.idle_timeout":                  30 * time.Second,
-	"storage.s3.credentials":                "document",
-	"storage.s3.access_key_id":              "",
-	"storage.s3.secret_access_key":          "",
-	"storage.s3.endpoint":                   "",
-	"storage.s3.region":                     "",
-	"storage.s3.bucket_access_method":       "",
-	"auth.tokens":                           []any{},
-	"auth.kazoo.enabled":                    true,
-	"auth.kazoo.allow_missing_identity_sig": false,
-	"auth.kazoo.leeway":                     time.Duration(0),
-	"auth.basic.enabled":                    false,
-	"auth.refuse_disabled_accounts":         true,
-	"auth.owner_gating.enabled":             false,
-	"auth.owner_gating.restrict_unowned":    false,
-	"auth.owner_gating.mode":                "filter",
-	"listing.default_page_size":             50,
-	"listing.max_page_size":                 1000,
-	"listing.max_range_s":                   int64(2682000),
-	"recordings.delete_default":             "hard",
-	"recordings.conflict_retries":           10,
-	"accounts.cache_ttl":                    5 * time.Second,
-	"crossbar.version":                      "4.3.0",
-	"crossbar.node":                         "",
-	"log.level":                             "info",
-	"log.format":                            "json",
+	"http.listen":                                   "127.0.0.1:8000",
+	"http.max_body_bytes":                           int64(1 << 20),
+	"http.read_header_timeout":                      10 * time.Second,
+	"http.idle_timeout":                             120 * time.Second,
+	"http.shutdown_timeout":                         30 * time.Second,
+	"http.stall_timeout":                            60 * time.Second,
+	"rate_limit.per_ip.rate":                        0.0,
+	"rate_limit.per_ip.burst":                       0,
+	"rate_limit.per_account.rate":                   0.0,
+	"rate_limit.per_account.burst":                  0,
+	"store.backend":                                 "", // couchdb when couchdb.url is set, else embedded
+	"store.embedded.path":                           "./data/recordings.db",
+	"couchdb.url":                                   "",
+	"couchdb.username":                              "",
+	"couchdb.password":                              "",
+	"couchdb.request_timeout":                       10 * time.Second,
+	"storage.request_timeout":                       10 * time.Second,
+	"storage.idle_timeout":                          30 * time.Second,
+	"storage.s3.credentials":                        "document",
+	"storage.s3.access_key_id":                      "",
+	"storage.s3.secret_access_key":                  "",
+	"storage.s3.endpoint":                           "",
+	"storage.s3.region":                             "",
+	"storage.s3.bucket_access_method":               "",
+	"auth.tokens":                                   []any{},
+	"auth.kazoo.enabled":                            true,
+	"auth.kazoo.allow_missing_identity_sig":         false,
+	"auth.kazoo.leeway":                             time.Duration(0),
+	"auth.basic.enabled":                            false,
+	"auth.refuse_disabled_accounts":                 true,
+	"auth.owner_gating.enabled":                     false,
+	"auth.owner_gating.restrict_unowned":            false,
+	"auth.owner_gating.mode":                        "filter",
+	"listing.default_page_size":                     50,
+	"listing.max_page_size":                         1000,
+	"listing.max_range_s":                           int64(2682000),
+	"recordings.delete_default":                     "hard",
+	"recordings.conflict_retries":                   10,
+	"recordings.retention.enabled":                  false,
+	"recordings.retention.purge_deleted_after":      "24h",
+	"recordings.retention.purge_soft_deleted_after": "never",
+	"recordings.retention.delete_external_media":    false,
+	"recordings.retention.interval":                 time.Hour,
+	"recordings.retention.batch_size":               100,
+	"recordings.retention.rate":                     50.0,
+	"recordings.retention.lease":                    5 * time.Minute,
+	"recordings.retention.state_database":           "recordingsd",
+	"recordings.retention.instance":                 "",
+	"accounts.cache_ttl":                            5 * time.Second,
+	"crossbar.version":                              "4.3.0",
+	"crossbar.node":                                 "",
+	"log.level":                                     "info",
+	"log.format":                                    "json",
 }
 
 // loadConfig reads the file (if any), then RECORDINGS_* environment variables over it.
@@ -214,6 +225,9 @@ func (c *Config) validate() error {
 	}
 	if c.Storage.RequestTimeout <= 0 || c.Storage.IdleTimeout <= 0 {
 		return fmt.Errorf("storage.request_timeout and storage.idle_timeout must be positive")
+	}
+	if _, err := c.Recordings.Retention.sweeper(); err != nil {
+		return err
 	}
 	return c.s3Media().Validate()
 }

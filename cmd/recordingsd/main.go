@@ -3,6 +3,7 @@
 //	recordingsd [serve] --config FILE [--demo]   serve the API
 //	recordingsd seed --config FILE [sizes]       write the demo data set
 //	recordingsd token --config FILE --account ID [--user ID] [--admin]   mint a Kazoo token
+//	recordingsd purge --config FILE [--dry-run]  apply recordings.retention now
 package main
 
 import (
@@ -40,8 +41,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seed(ctx, args, getenv, stdout, stderr)
 	case "token":
 		return token(ctx, args, getenv, stdout, stderr)
+	case "purge":
+		return purge(ctx, args, getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (serve, seed, token)", cmd)
+		return fmt.Errorf("unknown command %q (serve, seed, token, purge)", cmd)
 	}
 }
 

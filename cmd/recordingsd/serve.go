@@ -16,6 +16,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/metrics"
 	"github.com/recordingsd/recordingsd/pkg/storage"
 	"github.com/recordingsd/recordingsd/pkg/storage/httpmedia"
 	"github.com/recordingsd/recordingsd/pkg/storage/s3media"
@@ -62,7 +63,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		uiOpts = ui.Options{DemoToken: intro.jwt, DemoAccountID: intro.accountID}
 	}
 	apiCfg.UI = ui.Handler(uiOpts)
+	apiCfg.Metrics = metrics.New()
 	handler := api.NewServer(logger, apiCfg, store, authn)
+
+	if cfg.Recordings.Retention.Enabled {
+		sweeper, err := newSweeper(cfg, store, apiCfg.Media, logger, apiCfg.Metrics.Retention())
+		if err != nil {
+			return err
+		}
+		sweepCtx, stopSweeper := context.WithCancel(ctx)
+		sweeperDone := make(chan struct{})
+		go func() { defer close(sweeperDone); sweeper.Run(sweepCtx) }()
+		// Stopped before the store closes; an interrupted sweep saves its progress.
+		defer func() { stopSweeper(); <-sweeperDone }()
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {

@@ -186,43 +186,12 @@ func clearAudioHeaders(h http.Header) {
 // externalMedia finds the Source of a pvt_attachments entry and what it needs to read it.
 // Errors: storage Unsupported (no Source for the handler) or Invalid (no handler payload).
 func (s *server) externalMedia(accountID, id string, doc recording.Doc, att recording.Attachment) (storage.Source, storage.Attachment, error) {
-	ext, err := externalAttachment(accountID, id, doc, att.Name)
+	ext, err := storage.FromDocument(accountID, id, doc, att.Name)
 	if err != nil {
 		return nil, ext, err
 	}
 	src, err := s.cfg.Media.For(ext.Handler)
 	return src, ext, err
-}
-
-// externalAttachment reads pvt_attachments.<name>: {"content_type", "length",
-// "handler": {"<module>": {payload}}} (Kazoo's kzs_attachments:attachment_from_handler/4).
-func externalAttachment(accountID, id string, doc recording.Doc, name string) (storage.Attachment, error) {
-	ext := storage.Attachment{AccountID: accountID, RecordingID: id, Name: name, Length: -1}
-	entries, _ := doc["pvt_attachments"].(map[string]any)
-	entry, _ := entries[name].(map[string]any)
-	handler, _ := entry["handler"].(map[string]any)
-	if len(handler) != 1 {
-		return ext, &storage.Error{Kind: storage.Invalid, Handler: "unknown", Reason: "bad_handler",
-			Err: fmt.Errorf("pvt_attachments entry %q names %d handler modules, want one", name, len(handler))}
-	}
-	for module, payload := range handler {
-		ext.Handler = module
-		ext.Payload, _ = payload.(map[string]any)
-	}
-	if ext.Payload == nil {
-		return ext, &storage.Error{Kind: storage.Invalid, Handler: ext.Handler, Reason: "bad_handler",
-			Err: fmt.Errorf("pvt_attachments entry %q has no handler payload object", name)}
-	}
-	if n, ok := recording.AsInt(entry["length"]); ok && n >= 0 {
-		ext.Length = n
-	}
-	ext.Fields = make(map[string]any, len(doc))
-	for k, v := range doc {
-		if !recording.IsPrivateKey(k) {
-			ext.Fields[k] = v
-		}
-	}
-	return ext, nil
 }
 
 // recordingIDFromPath returns the decoded {recording_id}; ok only for a well-formed id.

@@ -5,6 +5,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,9 @@ type Metrics struct {
 	storeDuration   *prometheus.HistogramVec
 	storeErrors     *prometheus.CounterVec
 	rateLimited     *prometheus.CounterVec
+
+	retentionOnce sync.Once
+	retention     *Retention
 }
 
 // New registers every collector, plus the Go runtime and process collectors.

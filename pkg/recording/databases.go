@@ -32,9 +32,13 @@ func RecordingDatabase(accountID, id string) (string, error) {
 
 // ValidSystemDB reports whether db can name a system database such as system_auth: a
 // CouchDB database name without '/', so it never names an account or month database (nor
-// anything starting with '_', such as a store's own bookkeeping).
+// anything starting with '_', such as a store's own bookkeeping), nor a name a server that
+// strips slashes (pouchdb-server) would list like a month database.
 func ValidSystemDB(db string) bool {
 	if db == "" || db[0] < 'a' || db[0] > 'z' {
+		return false
+	}
+	if _, ok := ParseMonthDB(db); ok {
 		return false
 	}
 	for i := 1; i < len(db); i++ {

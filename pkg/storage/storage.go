@@ -41,7 +41,7 @@ type Info struct {
 	Size int64 // -1 when the provider does not say
 }
 
-// Source reads media stored by one Kazoo handler.
+// Source reads, and deletes, media stored by one Kazoo handler.
 type Source interface {
 	// Stat asks the provider for the object's size. Errors: *Error (Unreachable when the
 	// provider fails, times out or has no such object; Invalid for an unreadable payload).
@@ -54,6 +54,10 @@ type Source interface {
 	// Locate describes where the object is, for operators' logs: no credentials, no query
 	// string. Errors: Invalid for an unreadable payload.
 	Locate(att Attachment) (string, error)
+	// Delete removes the object from the provider. An object that is already gone (the
+	// provider answers 404 / NoSuchKey) is not an error: deleting is idempotent, so a sweep
+	// that failed after this call can run again. Errors: as Stat.
+	Delete(ctx context.Context, att Attachment) error
 }
 
 // Sources are the readers of each handler module, by module name.

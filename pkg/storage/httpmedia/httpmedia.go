@@ -23,6 +23,7 @@ const Handler = "kz_att_http"
 // Source reads kz_att_http media.
 type Source struct {
 	client   *http.Client
+	deleter  *http.Client // client, but never turning a DELETE into a GET on a redirect
 	timeouts storage.Timeouts
 }
 
@@ -33,7 +34,28 @@ func New(t storage.Timeouts, client *http.Client) *Source {
 	if client == nil {
 		client = storage.NewHTTPClient(t)
 	}
-	return &Source{client: client, timeouts: t}
+	return &Source{client: client, deleter: keepDelete(client), timeouts: t}
+}
+
+// keepDelete is a copy of c that follows a DELETE's redirect only when it stays a DELETE
+// (307, 308): Go turns it into a GET on 301, 302 and 303, whose 200 would pass for a deletion.
+// The redirect is then the answer, and an error.
+func keepDelete(c *http.Client) *http.Client {
+	d := *c
+	next := c.CheckRedirect
+	d.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if via[0].Method == http.MethodDelete && req.Method != http.MethodDelete {
+			return http.ErrUseLastResponse
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &d
 }
 
 // target is the payload's URL. Errors: Invalid when there is no absolute http(s) URL.
@@ -140,7 +162,35 @@ func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recordin
 	return body, nil
 }
 
-// statusError is the Unreachable error for a provider's answer other than 200/206.
+// Delete sends DELETE to the URL. 200, 202 and 204 are a deletion; 404 and 410 an object
+// already gone.
+func (s *Source) Delete(ctx context.Context, att storage.Attachment) error {
+	u, err := target(att)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeouts.Request)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u.String(), nil)
+	if err != nil {
+		return failure(err, u)
+	}
+	resp, err := s.deleter.Do(req)
+	if err != nil {
+		return failure(err, u)
+	}
+	// Drained (a little) so that the connection can be reused; the deadline bounds it.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusAccepted, http.StatusNoContent, http.StatusNotFound, http.StatusGone:
+		return nil
+	default:
+		return statusError(resp, u)
+	}
+}
+
+// statusError is the Unreachable error for a provider's answer other than the expected ones.
 func statusError(resp *http.Response, u *url.URL) *storage.Error {
 	return &storage.Error{Kind: storage.Unreachable, Handler: Handler,
 		Reason: fmt.Sprintf("provider_status_%d", resp.StatusCode),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -201,5 +202,167 @@ func TestInvalidPayloads(t *testing.T) {
 		if !errors.As(err, &se) || se.Kind != storage.Invalid {
 			t.Errorf("url %q: err = %v, want Invalid", url, err)
 		}
+		err = src.Delete(context.Background(), attachment(url, 1))
+		if !errors.As(err, &se) || se.Kind != storage.Invalid {
+			t.Errorf("url %q: Delete err = %v, want Invalid", url, err)
+		}
 	}
+}
+
+// store is a web server whose files DELETE removes, as a kz_att_http provider that allows it.
+type store struct {
+	*httptest.Server
+	mu    sync.Mutex
+	files map[string][]byte
+	seen  []string // "METHOD /path user:password"
+}
+
+func newStore(t *testing.T, files map[string][]byte) *store {
+	s := &store{files: files}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.seen = append(s.seen, r.Method+" "+r.URL.Path+" "+user+":"+pass)
+		data, ok := s.files[r.URL.Path]
+		switch {
+		case !ok:
+			http.NotFound(w, r)
+		case r.Method == http.MethodDelete:
+			delete(s.files, r.URL.Path)
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			http.ServeContent(w, r, "call.mp3", time.Time{}, bytes.NewReader(data))
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *store) requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.seen...)
+}
+
+func TestDeleteRemovesTheObject(t *testing.T) {
+	audio := randBytes(1000)
+	p := newStore(t, map[string][]byte{"/recordings/call.mp3": audio, "/recordings/other.mp3": audio})
+	src := httpmedia.New(storage.Timeouts{Request: time.Second, Idle: time.Second}, nil)
+	base := strings.Replace(p.URL, "http://", "http://kazoo:hunter2@", 1) + "/recordings/"
+	att := attachment(base+"call.mp3?token=tok3n", int64(len(audio)))
+	ctx := context.Background()
+
+	if err := src.Delete(ctx, att); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.requests(), []string{"DELETE /recordings/call.mp3 kazoo:hunter2"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("the provider saw %q, want %q", got, want)
+	}
+	_, err := src.Stat(ctx, att)
+	reason(t, err, "provider_status_404")
+	_, err = src.Open(ctx, att, nil)
+	reason(t, err, "provider_status_404")
+	if got := read(t)(src.Open(ctx, attachment(base+"other.mp3", int64(len(audio))), nil)); !bytes.Equal(got, audio) {
+		t.Errorf("the other object: %d bytes", len(got))
+	}
+
+	// Again, as a sweep that failed after the first call would: the provider answers 404.
+	if err := src.Delete(ctx, att); err != nil {
+		t.Errorf("second Delete: %v", err)
+	}
+	if seen := p.requests(); seen[len(seen)-1] != "DELETE /recordings/call.mp3 kazoo:hunter2" {
+		t.Errorf("second Delete reached the provider as %q", seen[len(seen)-1])
+	}
+}
+
+func TestDeleteAnswers(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/slow":
+			select { // bounded, so closing the server cannot hang
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+			}
+		case "/found":
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		case "/temporary":
+			http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+		case "/elsewhere":
+			if r.Method == http.MethodDelete {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			_, _ = w.Write([]byte("still here"))
+		default: // /status/NNN
+			var code int
+			if _, err := fmt.Sscanf(r.URL.Path, "/status/%d", &code); err != nil {
+				t.Errorf("unexpected path %s", r.URL.Path)
+				code = http.StatusTeapot
+			}
+			w.WriteHeader(code)
+			_, _ = w.Write([]byte("the provider's own words"))
+		}
+	}))
+	defer srv.Close()
+	src := httpmedia.New(storage.Timeouts{Request: 300 * time.Millisecond, Idle: 300 * time.Millisecond}, nil)
+	// Every URL carries secrets: reason checks that no error shows them.
+	base := strings.Replace(srv.URL, "http://", "http://kazoo:hunter2@", 1)
+
+	tests := []struct {
+		path   string
+		reason string // "" for success
+		seen   []string
+	}{
+		{"/status/200", "", []string{"DELETE /status/200"}},
+		{"/status/202", "", []string{"DELETE /status/202"}},
+		{"/status/204", "", []string{"DELETE /status/204"}},
+		{"/status/404", "", []string{"DELETE /status/404"}},
+		{"/status/410", "", []string{"DELETE /status/410"}},
+		{"/status/500", "provider_status_500", []string{"DELETE /status/500"}},
+		{"/status/403", "provider_status_403", []string{"DELETE /status/403"}},
+		{"/status/405", "provider_status_405", []string{"DELETE /status/405"}},
+		// A 302 would turn the DELETE into a GET, whose 200 deletes nothing: not followed.
+		{"/found", "provider_status_302", []string{"DELETE /found"}},
+		{"/temporary", "", []string{"DELETE /temporary", "DELETE /elsewhere"}},
+		{"/slow", "timeout", []string{"DELETE /slow"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.TrimPrefix(tt.path, "/"), func(t *testing.T) {
+			mu.Lock()
+			seen = nil
+			mu.Unlock()
+			start := time.Now()
+			err := src.Delete(context.Background(), attachment(base+tt.path+"?token=tok3n", -1))
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("Delete took %v", took)
+			}
+			if tt.reason == "" {
+				if err != nil {
+					t.Errorf("err = %v, want success", err)
+				}
+			} else {
+				reason(t, err, tt.reason)
+				if se := (*storage.Error)(nil); errors.As(err, &se) && se.Kind != storage.Unreachable {
+					t.Errorf("kind = %v, want Unreachable", se.Kind)
+				}
+			}
+			mu.Lock()
+			got := append([]string(nil), seen...)
+			mu.Unlock()
+			if strings.Join(got, ",") != strings.Join(tt.seen, ",") {
+				t.Errorf("the provider saw %q, want %q", got, tt.seen)
+			}
+		})
+	}
+
+	// Outage: nothing listens any more.
+	srv.Close()
+	err := src.Delete(context.Background(), attachment(base+"/status/204?token=tok3n", -1))
+	reason(t, err, "connection_failed")
 }

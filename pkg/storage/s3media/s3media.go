@@ -236,6 +236,38 @@ func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recordin
 	return body, nil
 }
 
+// Delete is DeleteObject. S3 answers 204 for a missing key, some S3-speaking servers 404
+// NoSuchKey: both are a deletion. A missing bucket (NoSuchBucket) stays an error: deleting an
+// object never removes its bucket, so it means the location is wrong, not that a sweep ran.
+func (s *Source) Delete(ctx context.Context, att storage.Attachment) error {
+	t, err := s.target(att)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeouts.Request)
+	defer cancel()
+	_, err = s.client(t).DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(t.loc.Bucket), Key: aws.String(t.loc.Key)})
+	if err != nil && !gone(err) {
+		return failure(err, t)
+	}
+	return nil
+}
+
+// gone: the provider says there is no such key.
+func gone(err error) bool {
+	var coded interface{ ErrorCode() string } // smithy.APIError
+	if errors.As(err, &coded) {
+		switch coded.ErrorCode() {
+		case "NoSuchKey":
+			return true
+		case "NoSuchBucket":
+			return false
+		}
+	}
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound
+}
+
 // failure classifies an SDK error: the provider's HTTP status when it answered.
 func failure(err error, t target) error {
 	var se *storage.Error

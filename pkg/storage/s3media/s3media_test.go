@@ -8,12 +8,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,8 +180,9 @@ func TestProviderSilentTimesOut(t *testing.T) {
 		"host": "127.0.0.1", "scheme": "http", "port": port}, "x.mp3")
 	src := newSource(t, s3media.Config{Timeouts: storage.Timeouts{Request: 300 * time.Millisecond, Idle: time.Second}})
 	for name, call := range map[string]func() error{
-		"open": func() error { _, err := src.Open(context.Background(), attachment(payload, 1), nil); return err },
-		"stat": func() error { _, err := src.Stat(context.Background(), attachment(payload, 1)); return err },
+		"open":   func() error { _, err := src.Open(context.Background(), attachment(payload, 1), nil); return err },
+		"stat":   func() error { _, err := src.Stat(context.Background(), attachment(payload, 1)); return err },
+		"delete": func() error { return src.Delete(context.Background(), attachment(payload, 1)) },
 	} {
 		start := time.Now()
 		err := call()
@@ -218,6 +221,119 @@ func TestProviderStallCutsTheStream(t *testing.T) {
 	}
 	if took := time.Since(start); took > 5*time.Second { // bounded, not timed: the idle timeout is 300 ms
 		t.Errorf("stall detected after %v", took)
+	}
+}
+
+func TestDelete(t *testing.T) {
+	srv := storagetest.NewS3(t, docKey, docSecret)
+	key := "kazoo/account%2F01%2F23%2F456789abcdef0123456789abcdef-202601/" + recID + "_call.mp3"
+	srv.Put(t, "recordings", key, randBytes(1000))
+	srv.Put(t, "recordings", "other.mp3", []byte("x"))
+	src := newSource(t, s3media.Config{})
+	att := attachment(docPayload(srv, "recordings", key), 1000)
+	ctx := context.Background()
+
+	if err := src.Delete(ctx, att); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.Requests()
+	if want := (storagetest.Request{Method: http.MethodDelete, Path: "/recordings/" + strings.ReplaceAll(key, "%", "%25"), KeyID: docKey}); len(reqs) != 1 || reqs[0] != want {
+		t.Errorf("S3 saw %+v, want one %+v", reqs, want)
+	}
+	if srv.Has(t, "recordings", key) {
+		t.Fatal("the object is still stored")
+	}
+	if !srv.Has(t, "recordings", "other.mp3") {
+		t.Error("the bucket's other object went too")
+	}
+	_, err := src.Stat(ctx, att)
+	storageErr(t, err, "provider_status_404")
+	_, err = src.Open(ctx, att, nil)
+	storageErr(t, err, "provider_status_404")
+
+	// Again, as a sweep that failed after the first call would: S3 answers 204 for a missing key.
+	if err := src.Delete(ctx, att); err != nil {
+		t.Errorf("second Delete: %v", err)
+	}
+	reqs = srv.Requests()
+	if last := reqs[len(reqs)-1]; last.Method != http.MethodDelete {
+		t.Errorf("second Delete reached S3 as %+v", last)
+	}
+
+	// A missing bucket is a wrong location, not a deleted object.
+	err = src.Delete(ctx, attachment(docPayload(srv, "elsewhere", key), 1000))
+	storageErr(t, err, "provider_status_404")
+
+	// A key pair the server does not accept: refused, nothing deleted, no secret in the error.
+	bad := storagetest.KazooS3Payload(map[string]any{"key": "AKIAOTHER", "secret": docSecret, "bucket": "recordings",
+		"host": srv.Host, "scheme": "http", "port": srv.Port}, "other.mp3")
+	err = src.Delete(ctx, attachment(bad, 1))
+	if se := storageErr(t, err, "provider_status_403"); se.Kind != storage.Unreachable {
+		t.Errorf("kind = %v, want Unreachable", se.Kind)
+	}
+	if !srv.Has(t, "recordings", "other.mp3") {
+		t.Error("a refused Delete removed the object")
+	}
+
+	// Outage: nothing listens any more.
+	payload := docPayload(srv, "recordings", "other.mp3")
+	srv.Close()
+	err = src.Delete(ctx, attachment(payload, 1))
+	if se := storageErr(t, err, "connection_failed"); se.Kind != storage.Unreachable {
+		t.Errorf("kind = %v, want Unreachable", se.Kind)
+	}
+
+	err = src.Delete(ctx, attachment(map[string]any{"S3": "%%%"}, 1))
+	if se := (*storage.Error)(nil); !errors.As(err, &se) || se.Kind != storage.Invalid {
+		t.Errorf("unreadable payload: Delete err = %v, want Invalid", err)
+	}
+}
+
+// What S3-speaking servers other than S3 answer for a missing key: 404 NoSuchKey is a deletion.
+func TestDeleteProviderAnswers(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		code   string // the S3 error code in the body; "" for none
+		reason string // "" for success
+	}{
+		{"no such key", http.StatusNotFound, "NoSuchKey", ""},
+		{"bare 404", http.StatusNotFound, "", ""},
+		{"no such bucket", http.StatusNotFound, "NoSuchBucket", "provider_status_404"},
+		{"access denied", http.StatusForbidden, "AccessDenied", "provider_status_403"},
+		{"not implemented", http.StatusNotImplemented, "NotImplemented", "provider_status_501"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var seen []string
+			var mu sync.Mutex
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				seen = append(seen, r.Method+" "+r.URL.EscapedPath())
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/xml")
+				w.WriteHeader(tt.status)
+				if tt.code != "" {
+					fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>m</Message></Error>`, tt.code)
+				}
+			}))
+			defer srv.Close()
+			payload := storagetest.KazooS3Payload(map[string]any{"key": docKey, "secret": docSecret, "bucket": "recordings",
+				"host": "127.0.0.1", "scheme": "http", "port": srv.Listener.Addr().(*net.TCPAddr).Port}, "x.mp3")
+			err := newSource(t, s3media.Config{}).Delete(context.Background(), attachment(payload, 1))
+			if tt.reason == "" {
+				if err != nil {
+					t.Errorf("err = %v, want success", err)
+				}
+			} else {
+				storageErr(t, err, tt.reason)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(seen) != 1 || seen[0] != "DELETE /recordings/x.mp3" {
+				t.Errorf("the provider saw %q", seen)
+			}
+		})
 	}
 }
 

@@ -79,6 +79,21 @@ func (s *S3) Put(t testing.TB, bucket, key string, data []byte) {
 	}
 }
 
+// Has tells whether the object is stored, without a request that would show in Requests.
+func (s *S3) Has(t testing.TB, bucket, key string) bool {
+	t.Helper()
+	obj, err := s.backend.HeadObject(bucket, key)
+	switch {
+	case err == nil:
+		_ = obj.Contents.Close()
+		return true
+	case gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey), gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchBucket):
+		return false
+	}
+	t.Fatal(err)
+	return false
+}
+
 // Requests lists what the server received so far.
 func (s *S3) Requests() []Request {
 	s.mu.Lock()

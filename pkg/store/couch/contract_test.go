@@ -10,16 +10,18 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/store/storetest"
 )
 
-// TestContract runs the store contract against the test server; the CouchDB backend is the
-// reference the other backends are held to.
+// TestContract runs the store and purger contracts against the test server; the CouchDB
+// backend is the reference the other backends are held to.
 func TestContract(t *testing.T) {
 	url := couchtest.URL(t)
-	storetest.Run(t, func(t *testing.T) storetest.Backend {
+	open := func(t *testing.T) *couch.Store {
 		s, err := couch.New(couch.Config{URL: url}, zap.NewNop())
 		if err != nil {
 			t.Fatalf("couch.New: %v", err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
 		return s
-	})
+	}
+	storetest.Run(t, func(t *testing.T) storetest.Backend { return open(t) })
+	storetest.RunPurger(t, func(t *testing.T) storetest.PurgeBackend { return open(t) })
 }

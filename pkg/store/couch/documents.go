@@ -110,6 +110,7 @@ func (s *Store) SaveMany(ctx context.Context, accountID string, m recording.Mont
 	}
 	results := make([]recording.DocResult, len(docs))
 	var send []any
+	var sendIDs []string
 	var sendIdx []int
 	for i, doc := range docs {
 		results[i].ID = doc.ID()
@@ -118,6 +119,7 @@ func (s *Store) SaveMany(ctx context.Context, accountID string, m recording.Mont
 			continue
 		}
 		send = append(send, doc)
+		sendIDs = append(sendIDs, doc.ID())
 		sendIdx = append(sendIdx, i)
 	}
 	if len(send) == 0 {
@@ -125,23 +127,40 @@ func (s *Store) SaveMany(ctx context.Context, accountID string, m recording.Mont
 	}
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	written, err := s.client.DB(dbName).BulkDocs(ctx, send)
+	written, err := s.bulkDocs(ctx, dbName, sendIDs, send)
+	if err != nil {
+		return nil, err
+	}
+	for k, w := range written {
+		results[sendIdx[k]] = w
+	}
+	return results, nil
+}
+
+// bulkDocs writes docs (ids[i] is the _id of docs[i]) with a single _bulk_docs request. The
+// results follow docs, each with its new revision or its own error (EConflict when its _rev
+// is stale); a missing database fails every document with ENotFound.
+func (s *Store) bulkDocs(ctx context.Context, dbName string, ids []string, docs []any) ([]recording.DocResult, error) {
+	results := make([]recording.DocResult, len(docs))
+	for i, id := range ids {
+		results[i].ID = id
+	}
+	written, err := s.client.DB(dbName).BulkDocs(ctx, docs)
 	if err != nil {
 		if !isStatus(err, http.StatusNotFound) {
 			return nil, couchError(err, "recordings", dbName)
 		}
-		for _, i := range sendIdx {
-			results[i].Err = couchError(err, "recording "+results[i].ID, dbName)
+		for i := range results {
+			results[i].Err = couchError(err, "recording "+ids[i], dbName)
 		}
 		return results, nil
 	}
-	if len(written) != len(send) {
-		return nil, couchError(fmt.Errorf("_bulk_docs answered %d results for %d docs", len(written), len(send)), "recordings", dbName)
+	if len(written) != len(docs) {
+		return nil, couchError(fmt.Errorf("_bulk_docs answered %d results for %d docs", len(written), len(docs)), "recordings", dbName)
 	}
-	for k, w := range written {
-		i := sendIdx[k]
+	for i, w := range written {
 		if w.Error != nil {
-			results[i].Err = couchError(w.Error, "recording "+results[i].ID, dbName)
+			results[i].Err = couchError(w.Error, "recording "+ids[i], dbName)
 			continue
 		}
 		results[i].Rev = w.Rev

@@ -23,6 +23,7 @@ var (
 	_ recording.Loader     = (*Store)(nil)
 	_ recording.AuthStore  = (*Store)(nil)
 	_ recording.AuthLoader = (*Store)(nil)
+	_ recording.Purger     = (*Store)(nil)
 )
 
 // Config says where CouchDB is and how long to wait for it.
@@ -77,6 +78,8 @@ type Store struct {
 	months      *monthCache
 	designs     designCache // month databases with a current _design/recordingsd
 	authDesigns designCache // account databases with a current _design/recordingsd_auth
+	// month databases with a current _design/recordingsd_retention
+	retentionDesigns designCache
 }
 
 // New connects lazily: it checks the configuration but sends nothing to the server.
@@ -115,6 +118,8 @@ func New(cfg Config, logger *zap.Logger) (*Store, error) {
 		months:      newMonthCache(cfg.MonthExistsTTL, cfg.MonthMissingTTL),
 		designs:     designCache{installed: map[string]bool{}},
 		authDesigns: designCache{installed: map[string]bool{}},
+
+		retentionDesigns: designCache{installed: map[string]bool{}},
 	}, nil
 }
 

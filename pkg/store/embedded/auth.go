@@ -165,6 +165,19 @@ func plainJSONString(s string) bool {
 // PutSystemDoc creates the system database if needed and writes the document over
 // whatever is there.
 func (s *Store) PutSystemDoc(ctx context.Context, db string, doc recording.Doc) (string, error) {
+	return s.writeSystemDoc(ctx, db, doc, upsert)
+}
+
+// SaveSystemDoc creates the system database if needed and writes the document only over
+// the revision its _rev names (none: only if there is no live document), as CouchDB does.
+func (s *Store) SaveSystemDoc(ctx context.Context, db string, doc recording.Doc) (string, error) {
+	return s.writeSystemDoc(ctx, db, doc, func(d *database, doc recording.Doc, what string) (string, error) {
+		return saveDoc(d, doc.ID(), doc, what)
+	})
+}
+
+// writeSystemDoc writes doc into the system database db, created if needed, with write.
+func (s *Store) writeSystemDoc(ctx context.Context, db string, doc recording.Doc, write func(*database, recording.Doc, string) (string, error)) (string, error) {
 	if err := s.usable(ctx); err != nil {
 		return "", err
 	}
@@ -178,7 +191,7 @@ func (s *Store) PutSystemDoc(ctx context.Context, db string, doc recording.Doc) 
 		if err != nil {
 			return err
 		}
-		rev, err = upsert(d, doc, what)
+		rev, err = write(d, doc, what)
 		return err
 	})
 	return rev, err

@@ -39,6 +39,7 @@ func TestClosedStore(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	doc := recordingDoc(id, created(testMonth, 1), map[string]any{"_rev": rev})
+	monthDB := recording.MonthDB{AccountID: account, Month: testMonth}
 	calls := map[string]func() error{
 		"Ping":        func() error { return s.Ping(ctx) },
 		"Account":     func() error { _, err := s.Account(ctx, account); return err },
@@ -68,6 +69,17 @@ func TestClosedStore(t *testing.T) {
 			_, err := s.PutAttachment(ctx, account, id, rev, "b.mp3", "audio/mpeg", strings.NewReader("abc"))
 			return err
 		},
+		"MonthDatabases": func() error { _, err := s.MonthDatabases(ctx, recording.MonthDB{}, 10); return err },
+		"PurgeCandidates": func() error {
+			_, err := s.PurgeCandidates(ctx, monthDB, recording.PurgeQuery{Deleted: recording.Cutoff{On: true, Before: 1 << 40}, Limit: 5})
+			return err
+		},
+		"DeleteMany": func() error {
+			_, err := s.DeleteMany(ctx, monthDB, []recording.DocRef{{ID: id, Rev: rev}})
+			return err
+		},
+		"SystemDoc":     func() error { _, err := s.SystemDoc(ctx, "system_config", "x"); return err },
+		"SaveSystemDoc": func() error { _, err := s.SaveSystemDoc(ctx, "system_config", recording.Doc{"_id": "x"}); return err },
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {

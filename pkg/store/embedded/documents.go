@@ -176,35 +176,50 @@ func (s *Store) Delete(ctx context.Context, accountID, id, rev string) error {
 		return err
 	}
 	what := "recording " + id
-	if rev == "" {
-		return recording.Errorf(recording.EConflict, "%s: document update conflict (no revision given)", what)
-	}
-	if _, err := givenRev(rev, what); err != nil {
+	if err := checkDeleteRev(rev, what); err != nil {
 		return err
 	}
 	return s.update(ctx, what, func(tx *bolt.Tx) error {
 		db, err := openDatabase(tx, dbName)
-		if err != nil || db == nil {
-			return orNotFound(err, what)
-		}
-		cur, err := loadDoc(db, id)
 		if err != nil {
 			return err
 		}
-		// Deleting a deleted document with its tombstone's revision is no conflict to
-		// CouchDB: it writes another tombstone. With any other revision it is not found.
-		if !cur.live() && !(cur != nil && rev == cur.rev()) {
-			return notFound(what)
-		}
-		if rev != cur.rev() {
-			return conflict(what)
-		}
-		_, err = writeDoc(db, id, cur, recording.Doc{"_id": id, "_deleted": true}, nil, what)
+		_, err = deleteDoc(db, id, rev, what)
 		return err
 	})
 }
 
-// PutRecording creates the recording's month database (with its listing indexes) when
+// checkDeleteRev refuses, before any transaction, a revision no deletion can name.
+func checkDeleteRev(rev, what string) error {
+	if rev == "" {
+		return recording.Errorf(recording.EConflict, "%s: document update conflict (no revision given)", what)
+	}
+	_, err := givenRev(rev, what)
+	return err
+}
+
+// deleteDoc deletes id from db (nil: missing) at revision rev, as CouchDB does, and
+// returns the tombstone's revision. Only a *recording.Error comes before anything is written.
+func deleteDoc(db *database, id, rev, what string) (string, error) {
+	if db == nil {
+		return "", notFound(what)
+	}
+	cur, err := loadDoc(db, id)
+	if err != nil {
+		return "", err
+	}
+	// Deleting a deleted document with its tombstone's revision is no conflict to
+	// CouchDB: it writes another tombstone. With any other revision it is not found.
+	if !cur.live() && !(cur != nil && rev == cur.rev()) {
+		return "", notFound(what)
+	}
+	if rev != cur.rev() {
+		return "", conflict(what)
+	}
+	return writeDoc(db, id, cur, recording.Doc{"_id": id, "_deleted": true}, nil, what)
+}
+
+// PutRecording creates the recording's month database (with its indexes) when
 // needed and writes the document over whatever is there.
 func (s *Store) PutRecording(ctx context.Context, accountID string, doc recording.Doc) (string, error) {
 	if err := s.usable(ctx); err != nil {

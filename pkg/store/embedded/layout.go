@@ -15,9 +15,9 @@ import (
 //	                      document leaves a tombstone {"_id","_rev","_deleted":true}
 //	attachments           attachmentKey(id, name) → blobRef (blob id, length)
 //	chunks                chunkKey(blob, n) → bytes n*chunkSize … of the blob, chunkSize each
-//	listing, listing_all, listing_by_owner, listing_by_owner_all
+//	listing, listing_all, listing_by_owner, listing_by_owner_all, purge
 //	                      month databases only: the views of couchviews as indexes,
-//	                      key → empty (see index.go for the key encoding)
+//	                      key → empty (see index.go and purgekey.go for the keys)
 //
 // One more top-level bucket, metaBucket, cannot clash with a database name (CouchDB names
 // never start with '_'): the file format version and the uploads in progress.
@@ -31,8 +31,10 @@ var (
 	uploadsBucket = []byte("uploads") // inside metaBucket: uploadKey(db, blob) → empty
 )
 
-// formatVersion is bumped when the layout changes in a way older builds cannot read.
-const formatVersion = "1"
+// formatVersion is bumped when the layout changes in a way older builds cannot read;
+// each build refuses any version but its own, after upgrading the earlier ones it knows
+// (upgrade.go). Version 2 added the purge index.
+const formatVersion = "2"
 
 // database is one CouchDB database inside a transaction.
 type database struct {
@@ -40,7 +42,7 @@ type database struct {
 	docs        *bolt.Bucket
 	attachments *bolt.Bucket
 	chunks      *bolt.Bucket
-	indexes     [len(listingIndexes)]*bolt.Bucket // nil outside month databases
+	indexes     monthIndexBuckets
 }
 
 // openDatabase returns the database named name, or nil when it does not exist.
@@ -58,27 +60,38 @@ func openDatabase(tx *bolt.Tx, name string) (*database, error) {
 	if db.docs == nil || db.attachments == nil || db.chunks == nil {
 		return nil, fmt.Errorf("database %s lacks its buckets", name)
 	}
-	for i, ix := range listingIndexes {
-		db.indexes[i] = b.Bucket([]byte(ix.name))
+	found := 0
+	for i, ix := range monthIndexes {
+		if db.indexes[i] = b.Bucket([]byte(ix.name)); db.indexes[i] != nil {
+			found++
+		}
+	}
+	// Writing with an index missing would leave it silently behind the documents.
+	if found != 0 && found != len(monthIndexes) {
+		return nil, fmt.Errorf("database %s has %d of its %d indexes", name, found, len(monthIndexes))
 	}
 	return db, nil
 }
 
-// createDatabase opens the database, creating what is missing; month databases get the
-// listing indexes, as the CouchDB backend installs its design document in them.
-func createDatabase(tx *bolt.Tx, name string, withListing bool) (*database, error) {
-	b, err := tx.CreateBucketIfNotExists([]byte(name))
+// createDatabase opens the database, creating it if missing; new month databases get the
+// indexes, as the CouchDB backend installs its design documents in them. An existing
+// database is opened as it is: an index created empty beside its documents would miss them.
+func createDatabase(tx *bolt.Tx, name string, withIndexes bool) (*database, error) {
+	if tx.Bucket([]byte(name)) != nil {
+		return openDatabase(tx, name)
+	}
+	b, err := tx.CreateBucket([]byte(name))
 	if err != nil {
 		return nil, fmt.Errorf("create database %s: %w", name, err)
 	}
 	names := [][]byte{docsBucket, attachmentsBucket, chunksBucket}
-	if withListing {
-		for _, ix := range listingIndexes {
+	if withIndexes {
+		for _, ix := range monthIndexes {
 			names = append(names, []byte(ix.name))
 		}
 	}
 	for _, n := range names {
-		if _, err := b.CreateBucketIfNotExists(n); err != nil {
+		if _, err := b.CreateBucket(n); err != nil {
 			return nil, fmt.Errorf("create %s of database %s: %w", n, name, err)
 		}
 	}

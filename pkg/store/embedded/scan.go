@@ -30,7 +30,7 @@ func (s *Store) Scan(ctx context.Context, accountID string, m recording.Month, q
 		if err != nil || db == nil {
 			return err
 		}
-		index := db.indexes[indexFor(q.Owner != "", q.IncludeSoftDeleted)]
+		index := db.indexes[listingIndexFor(q.Owner != "", q.IncludeSoftDeleted)]
 		if index == nil {
 			return fmt.Errorf("database %s has no listing index", dbName)
 		}

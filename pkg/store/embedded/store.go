@@ -1,7 +1,8 @@
-// Package embedded implements recording.Store and recording.Loader in a single local file
-// (bbolt), with the CouchDB backend's behaviour point for point: the same database names,
-// documents with CouchDB revisions and conflict rules, the four listing views kept as
-// indexes in the same transaction as every write, and attachments streamed in chunks.
+// Package embedded implements recording.Store, recording.Loader and recording.Purger in a
+// single local file (bbolt), with the CouchDB backend's behaviour point for point: the same
+// database names, documents with CouchDB revisions and conflict rules, the listing and
+// purge views kept as indexes in the same transaction as every write, and attachments
+// streamed in chunks.
 // It is the zero-setup backend: `make run` needs nothing but Go.
 package embedded
 
@@ -24,6 +25,7 @@ var (
 	_ recording.Loader     = (*Store)(nil)
 	_ recording.AuthStore  = (*Store)(nil)
 	_ recording.AuthLoader = (*Store)(nil)
+	_ recording.Purger     = (*Store)(nil)
 )
 
 // Options tune Open; the zero value is the right default.
@@ -79,8 +81,10 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// prepare checks the file's format and removes what uploads cut short by a crash left behind.
+// prepare checks the file's format, upgrades an earlier one, and removes what uploads cut
+// short by a crash left behind.
 func (s *Store) prepare() error {
+	upgrade := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(metaBucket)
 		if err != nil {
@@ -91,6 +95,8 @@ func (s *Store) prepare() error {
 			if err := meta.Put(formatKey, []byte(formatVersion)); err != nil {
 				return err
 			}
+		case upgradeFrom[string(v)]:
+			upgrade = true
 		case string(v) != formatVersion:
 			return fmt.Errorf("file format %q, this build reads %q", v, formatVersion)
 		}
@@ -100,7 +106,23 @@ func (s *Store) prepare() error {
 	if err != nil {
 		return err
 	}
+	if upgrade {
+		if err := s.upgrade(); err != nil {
+			return fmt.Errorf("upgrade to file format %s: %w", formatVersion, err)
+		}
+	}
 	return s.sweepUploads()
+}
+
+// upgrade brings a file of an earlier format to formatVersion, recorded last so that an
+// upgrade cut short runs again.
+func (s *Store) upgrade() error {
+	if err := buildMissingIndexes(s.db, indexBuildBatch); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(metaBucket).Put(formatKey, []byte(formatVersion))
+	})
 }
 
 // Close releases the file and its lock. Every method called afterwards returns EUnavailable.
