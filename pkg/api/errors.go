@@ -60,6 +60,17 @@ func storageError(se *storage.Error, id string) *crossbar.APIError {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, id string) {
 	e := apiError(err, id)
 	rc := reqCtx(r)
+	if se := (*storage.Error)(nil); errors.As(err, &se) {
+		// Handler names come from documents: only the ones we read get a label of their own.
+		handler, reason := se.Handler, se.Reason
+		if _, known := s.cfg.Media[handler]; !known {
+			handler = "other"
+		}
+		if se.Kind == storage.Unsupported {
+			reason = "unsupported_handler"
+		}
+		s.metrics.StorageError(handler, reason)
+	}
 	switch {
 	case errors.Is(err, context.Canceled):
 		s.log.Debug("client went away", zap.String("request_id", rc.meta.RequestID), zap.Error(err))

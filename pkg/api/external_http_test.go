@@ -132,6 +132,11 @@ func TestExternalHTTPOutage(t *testing.T) {
 			if status, h := headStatus(t, f, id); status != 502 || h.Get("Accept-Ranges") != "" || time.Since(start) > storageTimeout+time.Second {
 				t.Errorf("%s HEAD: %d %v after %v", c.name, status, h, time.Since(start))
 			}
+			// The GET and the HEAD are both counted for operators.
+			want := `recordingsd_storage_errors_total{handler="kz_att_http",reason="` + c.cause + `"} 2`
+			if m := f.call("GET", "/metrics", "", nil); !strings.Contains(string(m.body), want) {
+				t.Errorf("%s: /metrics lacks %s", c.name, want)
+			}
 		}
 
 		// The provider stalls after the headers went out: the client sees a cut connection
@@ -165,6 +170,11 @@ func TestExternalUnsupportedOrBroken(t *testing.T) {
 		expectError(t, r, 501, "storage_provider_unsupported")
 		if d := r.dataMap(t); d["handler"] != "kz_att_ftp" {
 			t.Errorf("data %v", d)
+		}
+		// A handler name read from a document is not a label of its own.
+		want := `recordingsd_storage_errors_total{handler="other",reason="unsupported_handler"} 1`
+		if m := f.call("GET", "/metrics", "", nil); !strings.Contains(string(m.body), want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 		broken := f.addRecording(rec{fields: recording.Doc{"pvt_attachments": map[string]any{
 			"call.mp3": map[string]any{"content_type": "audio/mpeg", "length": 10, "handler": "kz_att_s3"}}}})
