@@ -79,7 +79,7 @@ fuzz:
 # The service against the database it fronts, side by side (cmd/recbench): seeds a private
 # pouchdb-server (the server of `make test`, with a bigger heap) and the embedded store with the
 # demo data set, runs each comparison 5 times, prints a table and rewrites docs/BENCHMARKS.md,
-# keeping its hand-written analysis. About 7 minutes on 2 cores. Pass flags with BENCHFLAGS:
+# keeping its hand-written analysis. About 8 minutes on 2 cores. Pass flags with BENCHFLAGS:
 # `make bench BENCHFLAGS='-runs 9'`, or against a real CouchDB (its demo databases are
 # rewritten): `make bench BENCHFLAGS='-couch http://admin:password@127.0.0.1:5984'`.
 .PHONY: bench

@@ -329,6 +329,7 @@ func (b *bench) runCases(ctx context.Context) error {
 		{"download", b.caseDownload},
 		{"bulk", b.caseBulk},
 		{"scale", b.caseScale},
+		{"retention", b.caseRetention},
 		{"gobench", b.caseGoBench},
 	}
 	for _, c := range cases {

@@ -47,6 +47,8 @@ type config struct {
 	scaleEmb    []int
 	scaleCouch  []int
 	scaleDur    time.Duration
+	retentionN  int
+	retBatches  []int
 	only        map[string]bool
 	out         string
 	rawDir      string
@@ -92,7 +94,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	scaleEmb := fs.String("scale-embedded", "1000,10000,100000", "account sizes of the scale case on the embedded store")
 	scaleCouch := fs.String("scale-couch", "1000,10000", "account sizes of the scale case on CouchDB (the main data set is one more point)")
 	fs.DurationVar(&c.scaleDur, "scale-duration", time.Second, "time bound of one side of one scale run")
-	only := fs.String("only", "", "comma-separated cases to run: list,paging,download,bulk,scale,gobench (default: all)")
+	fs.IntVar(&c.retentionN, "retention-recordings", 10000, "recordings of the retention case's account, half of them pvt_deleted: what every sweep purges")
+	retBatches := fs.String("retention-batch", "100", "sweeper BatchSizes of the retention case, at most 1000 (each one adds about a minute: \"100,1000\")")
+	only := fs.String("only", "", "comma-separated cases to run: list,paging,download,bulk,scale,retention,gobench (default: all)")
 	fs.StringVar(&c.out, "out", "docs/BENCHMARKS.md", "report to write (\"\": none)")
 	fs.StringVar(&c.rawDir, "profile-dir", filepath.Join(os.TempDir(), "recbench-profiles"), "where the CPU and allocation profiles of missed targets go")
 	fs.StringVar(&c.goBench, "gobench", "./pkg/crossbar/ ./pkg/recording/", "packages whose Go benchmarks run too (\"\": none)")
@@ -114,14 +118,22 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if c.scaleCouch, err = intList(*scaleCouch); err != nil {
 		return nil, fmt.Errorf("-scale-couch: %w", err)
 	}
+	if c.retBatches, err = intList(*retBatches); err != nil || len(c.retBatches) == 0 {
+		return nil, fmt.Errorf("-retention-batch: want batch sizes, got %q (%v)", *retBatches, err)
+	}
+	for _, n := range c.retBatches {
+		if n > 1000 {
+			return nil, fmt.Errorf("-retention-batch: %d is over the sweeper's maximum of 1000", n)
+		}
+	}
 	if *only != "" {
 		c.only = map[string]bool{}
 		for _, s := range strings.Split(*only, ",") {
 			c.only[strings.TrimSpace(s)] = true
 		}
 	}
-	if c.runs < 1 || c.recordings < 100 || c.months < 1 || c.bigMB < 2 || c.bulkIDs < 2 {
-		return nil, errors.New("sizes too small: -runs ≥ 1, -recordings ≥ 100, -months ≥ 1, -download-mb ≥ 2, -bulk-ids ≥ 2")
+	if c.runs < 1 || c.recordings < 100 || c.months < 1 || c.bigMB < 2 || c.bulkIDs < 2 || c.retentionN < 4 {
+		return nil, errors.New("sizes too small: -runs ≥ 1, -recordings ≥ 100, -months ≥ 1, -download-mb ≥ 2, -bulk-ids ≥ 2, -retention-recordings ≥ 4")
 	}
 	if c.seedMode != "fast" && c.seedMode != "cli" {
 		return nil, fmt.Errorf("-seed must be fast or cli, not %q", c.seedMode)

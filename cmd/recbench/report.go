@@ -136,7 +136,7 @@ func (b *bench) markdown() []byte {
 	p("the file is regenerated).\n\n")
 
 	p("## How to run\n\n```sh\n")
-	p("make bench                                      # everything, about 7 minutes on 2 cores; rewrites this file\n")
+	p("make bench                                      # everything, about 8 minutes on 2 cores; rewrites this file\n")
 	p("make bench BENCHFLAGS='-runs 9 -duration 3s'    # more and longer runs\n")
 	p("make bench BENCHFLAGS='-couch http://admin:password@127.0.0.1:5984'  # Apache CouchDB (docker compose up couchdb)\n")
 	p("go run ./cmd/recbench -only list,download -out /tmp/b.md  # some cases; -h lists every flag\n")

@@ -27,6 +27,8 @@ type state struct {
 
 	LastFinishedAt int64   `json:"last_finished_at,omitempty"` // unix seconds
 	LastReport     *Report `json:"last_report,omitempty"`
+
+	saved time.Time // when this process last wrote it
 }
 
 // progress is a sweep in progress: its cutoffs, fixed at its start, and the last month
@@ -107,7 +109,7 @@ func (s *Sweeper) saveState(ctx context.Context, st *state) error {
 	if err != nil {
 		return err
 	}
-	st.Rev = rev
+	st.Rev, st.saved = rev, s.cfg.Now()
 	return nil
 }
 
@@ -136,4 +138,17 @@ func (s *Sweeper) claim(ctx context.Context) (*state, error) {
 func (s *Sweeper) renew(ctx context.Context, st *state) error {
 	st.LeaseUntil = s.cfg.Now().Add(s.cfg.Lease).Unix()
 	return s.saveState(ctx, st)
+}
+
+// checkpointEvery bounds how long the lease and the progress go unsaved; well under the
+// shortest lease allowed (10s).
+const checkpointEvery = 3 * time.Second
+
+// renewIfDue renews when the last write is checkpointEvery old: a batch's deletions are their
+// own record of progress, so writing the state after each one would only add requests.
+func (s *Sweeper) renewIfDue(ctx context.Context, st *state) error {
+	if s.cfg.Now().Sub(st.saved) < checkpointEvery {
+		return nil
+	}
+	return s.renew(ctx, st)
 }

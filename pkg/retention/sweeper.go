@@ -150,20 +150,16 @@ func (s *Sweeper) Sweep(ctx context.Context) (*Report, error) {
 	return report, nil
 }
 
-// checkpointEvery bounds how long progress goes unsaved while nothing is purged.
-const checkpointEvery = 5 * time.Second
-
 // dbPage is how many month database names are read at a time.
 const dbPage = 200
 
 // walk visits the month databases after the saved position, saving progress after every
-// database that had candidates and at least every checkpointEvery.
+// database that had candidates, and otherwise at least every checkpointEvery.
 func (s *Sweeper) walk(ctx context.Context, st *state, report *Report) error {
 	after, err := st.Sweep.After.monthDB()
 	if err != nil {
 		return err
 	}
-	lastSave := s.cfg.Now()
 	for {
 		dbs, err := s.store.MonthDatabases(ctx, after, dbPage)
 		if err != nil {
@@ -181,11 +177,12 @@ func (s *Sweeper) walk(ctx context.Context, st *state, report *Report) error {
 			}
 			report.Databases++
 			st.Sweep.After = refOf(db)
-			if touched || s.cfg.Now().Sub(lastSave) >= checkpointEvery {
-				if err := s.renew(ctx, st); err != nil {
-					return err
-				}
-				lastSave = s.cfg.Now()
+			save := s.renewIfDue
+			if touched {
+				save = s.renew
+			}
+			if err := save(ctx, st); err != nil {
+				return err
 			}
 			after = db
 		}
@@ -226,7 +223,7 @@ func (s *Sweeper) sweepDB(ctx context.Context, db recording.MonthDB, st *state, 
 		if err != nil {
 			return touched, err
 		}
-		if err := s.renew(ctx, st); err != nil {
+		if err := s.renewIfDue(ctx, st); err != nil {
 			return touched, err
 		}
 		if len(batch) < q.Limit {
