@@ -42,7 +42,10 @@ type Config struct {
 	Storage struct {
 		RequestTimeout time.Duration `mapstructure:"request_timeout"`
 		IdleTimeout    time.Duration `mapstructure:"idle_timeout"`
-		S3             struct {
+		HTTP           struct {
+			AllowedHosts []string `mapstructure:"allowed_hosts"`
+		} `mapstructure:"http"`
+		S3 struct {
 			Credentials        string `mapstructure:"credentials"`
 			AccessKeyID        string `mapstructure:"access_key_id"`
 			SecretAccessKey    string `mapstructure:"secret_access_key"`
@@ -118,6 +121,7 @@ var defaults = map[string]any{
 	"couchdb.request_timeout":                       10 * time.Second,
 	"storage.request_timeout":                       10 * time.Second,
 	"storage.idle_timeout":                          30 * time.Second,
+	"storage.http.allowed_hosts":                    []string{},
 	"storage.s3.credentials":                        "document",
 	"storage.s3.access_key_id":                      "",
 	"storage.s3.secret_access_key":                  "",

@@ -13,14 +13,23 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 // The example configuration loads, and RECORDINGS_* variables override it.
 func TestLoadConfig(t *testing.T) {
 	cfg, err := loadConfig("../../config/recordings.example.yaml", envOf(map[string]string{
-		"RECORDINGS_COUCHDB_URL":             "http://db.example:5984",
-		"RECORDINGS_HTTP_LISTEN":             "0.0.0.0:9000",
-		"RECORDINGS_LISTING_MAX_PAGE_SIZE":   "200",
-		"RECORDINGS_AUTH_TOKENS":             `[{"token":"t1","account_id":"0123456789abcdef0123456789abcdef","admin":false}]`,
-		"RECORDINGS_COUCHDB_REQUEST_TIMEOUT": "3s",
+		"RECORDINGS_COUCHDB_URL":                                   "http://db.example:5984",
+		"RECORDINGS_HTTP_LISTEN":                                   "0.0.0.0:9000",
+		"RECORDINGS_LISTING_MAX_PAGE_SIZE":                         "200",
+		"RECORDINGS_AUTH_TOKENS":                                   `[{"token":"t1","account_id":"0123456789abcdef0123456789abcdef","admin":false}]`,
+		"RECORDINGS_COUCHDB_REQUEST_TIMEOUT":                       "3s",
+		"RECORDINGS_STORAGE_HTTP_ALLOWED_HOSTS":                    "media.example.com,*.rec.example",
+		"RECORDINGS_RECORDINGS_RETENTION_PURGE_SOFT_DELETED_AFTER": "90d",
 	}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if h := cfg.Storage.HTTP.AllowedHosts; len(h) != 2 || h[0] != "media.example.com" || h[1] != "*.rec.example" {
+		t.Errorf("storage.http.allowed_hosts = %q", h)
+	}
+	if rc, err := cfg.Recordings.Retention.sweeper(); err != nil || rc.SoftDeletedAfter != 90*24*time.Hour ||
+		rc.DeletedAfter != 24*time.Hour || rc.DeleteExternalMedia || cfg.Recordings.Retention.Enabled {
+		t.Errorf("retention = %+v, %v; want off, 24h, 90d, media kept", rc, err)
 	}
 	if cfg.CouchDB.URL != "http://db.example:5984" || cfg.HTTP.Listen != "0.0.0.0:9000" || cfg.Listing.MaxPageSize != 200 {
 		t.Errorf("environment did not override: %+v", cfg)
@@ -48,6 +57,12 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"unknown backend", "store:\n  backend: mysql\n", "store.backend", nil},
 		{"page sizes", "couchdb:\n  url: http://x\nlisting:\n  default_page_size: 100\n  max_page_size: 10\n", "default_page_size", nil},
 		{"tokens not JSON", "couchdb:\n  url: http://x\n", "RECORDINGS_AUTH_TOKENS", map[string]string{"RECORDINGS_AUTH_TOKENS": "t1"}},
+		{"retention age", "recordings:\n  retention:\n    purge_deleted_after: 3 weeks\n", "purge_deleted_after", nil},
+		{"retention negative age", "recordings:\n  retention:\n    purge_soft_deleted_after: -1d\n", "purge_soft_deleted_after", nil},
+		{"retention keeping everything", "recordings:\n  retention:\n    enabled: true\n    purge_deleted_after: never\n", "both purge_deleted_after and purge_soft_deleted_after are never", nil},
+		{"retention batch", "recordings:\n  retention:\n    batch_size: 5000\n", "recordings.retention.batch_size", nil},
+		{"retention lease", "recordings:\n  retention:\n    lease: 1s\n", "recordings.retention.lease", nil},
+		{"retention state database", "recordings:\n  retention:\n    state_database: Not/Valid\n", "state_database", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -150,7 +150,7 @@ func mediaSources(ctx context.Context, cfg *Config) (storage.Sources, error) {
 		return nil, err
 	}
 	return storage.Sources{
-		httpmedia.Handler: httpmedia.New(cfg.storageTimeouts(), nil),
+		httpmedia.Handler: httpmedia.New(cfg.storageTimeouts(), nil, httpmedia.AllowHosts(cfg.Storage.HTTP.AllowedHosts...)),
 		s3media.Handler:   s3src,
 	}, nil
 }

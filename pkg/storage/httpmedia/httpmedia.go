@@ -25,16 +25,34 @@ type Source struct {
 	client   *http.Client
 	deleter  *http.Client // client, but never turning a DELETE into a GET on a redirect
 	timeouts storage.Timeouts
+	allowed  []string // AllowHosts patterns; none: any host
 }
 
 // New returns a Source; a nil client gets one bounded by the timeouts
 // (storage.NewHTTPClient). Redirects are followed (ten at most, as Kazoo).
-func New(t storage.Timeouts, client *http.Client) *Source {
+func New(t storage.Timeouts, client *http.Client, opts ...Option) *Source {
 	t = t.WithDefaults()
 	if client == nil {
 		client = storage.NewHTTPClient(t)
 	}
-	return &Source{client: client, deleter: keepDelete(client), timeouts: t}
+	s := &Source{timeouts: t}
+	for _, o := range opts {
+		o(s)
+	}
+	if len(s.allowed) > 0 {
+		client = s.guardRedirects(client)
+	}
+	s.client, s.deleter = client, keepDelete(client)
+	return s
+}
+
+// url is the payload's URL, if its host is allowed.
+func (s *Source) url(att storage.Attachment) (*url.URL, error) {
+	u, err := target(att)
+	if err != nil {
+		return nil, err
+	}
+	return u, s.checkHost(u)
 }
 
 // keepDelete is a copy of c that follows a DELETE's redirect only when it stays a DELETE
@@ -91,7 +109,7 @@ func (s *Source) Locate(att storage.Attachment) (string, error) {
 
 // Stat asks with HEAD. A server that does not answer HEAD (405, 501) leaves the size unknown.
 func (s *Source) Stat(ctx context.Context, att storage.Attachment) (storage.Info, error) {
-	u, err := target(att)
+	u, err := s.url(att)
 	if err != nil {
 		return storage.Info{}, err
 	}
@@ -120,7 +138,7 @@ func (s *Source) Stat(ctx context.Context, att storage.Attachment) (storage.Info
 // Open GETs the URL, forwarding the range; a server that answers a range with the whole
 // object (200) is skipped forward and cut short.
 func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recording.Range) (io.ReadCloser, error) {
-	u, err := target(att)
+	u, err := s.url(att)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +183,7 @@ func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recordin
 // Delete sends DELETE to the URL. 200, 202 and 204 are a deletion; 404 and 410 an object
 // already gone.
 func (s *Source) Delete(ctx context.Context, att storage.Attachment) error {
-	u, err := target(att)
+	u, err := s.url(att)
 	if err != nil {
 		return err
 	}
