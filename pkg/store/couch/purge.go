@@ -131,36 +131,25 @@ func purgeKeyAfter(k recording.PurgeKey) []any {
 // queryPurgeRange reads up to limit rows of the purge view; a row whose document is gone
 // has a nil Doc.
 func (s *Store) queryPurgeRange(ctx context.Context, dbName string, startKey, endKey []any, limit int) ([]recording.PurgeCandidate, error) {
-	rs := s.client.DB(dbName).Query(ctx, couchviews.RetentionDesignName, couchviews.ViewPurge, kivik.Params(map[string]any{
+	params, err := viewParams(map[string]any{
 		"include_docs": true,
 		"limit":        limit,
 		"startkey":     startKey,
 		"endkey":       endKey,
-	}))
-	defer rs.Close()
-	rows := make([]recording.PurgeCandidate, 0, min(limit, 256))
-	for rs.Next() {
-		var rawKey json.RawMessage
-		if err := rs.ScanKey(&rawKey); err != nil {
-			return nil, err
-		}
-		key, err := parsePurgeKey(rawKey)
-		if err != nil {
-			return nil, err
-		}
-		row := recording.PurgeCandidate{Key: key}
-		var rawDoc json.RawMessage
-		if err := rs.ScanDoc(&rawDoc); err != nil {
-			return nil, fmt.Errorf("row %s: %w", key.ID, err)
-		}
-		if !isNull(rawDoc) { // null: deleted between indexing and reading
-			if row.Doc, err = recording.DecodeDoc(rawDoc); err != nil {
-				return nil, fmt.Errorf("decode %s: %w", key.ID, err)
-			}
-		}
-		rows = append(rows, row)
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := rs.Err(); err != nil {
+	rows := make([]recording.PurgeCandidate, 0, min(limit, 256))
+	err = s.queryView(ctx, dbName, couchviews.RetentionDesignName, couchviews.ViewPurge, params, func(row viewRow) error {
+		key, err := parsePurgeKey(row.Key)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, recording.PurgeCandidate{Key: key, Doc: row.Doc})
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return rows, nil

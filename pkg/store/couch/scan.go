@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 
-	kivik "github.com/go-kivik/kivik/v4"
-
 	"github.com/recordingsd/recordingsd/couchviews"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
@@ -54,40 +52,29 @@ func (s *Store) Scan(ctx context.Context, accountID string, m recording.Month, q
 
 func (s *Store) queryListing(ctx context.Context, dbName string, q recording.ScanQuery) ([]recording.Row, error) {
 	startKey, endKey := listingKeys(q)
-	view := couchviews.ListingView(q.Owner != "", q.IncludeSoftDeleted)
-	rs := s.client.DB(dbName).Query(ctx, couchviews.DesignName, view, kivik.Params(map[string]any{
+	params, err := viewParams(map[string]any{
 		"include_docs": true,
 		"limit":        q.Limit,
 		"descending":   q.Descending,
 		"startkey":     startKey,
 		"endkey":       endKey,
-	}))
-	defer rs.Close()
-
-	rows := make([]recording.Row, 0, min(q.Limit, 256))
-	for rs.Next() {
-		var rawKey json.RawMessage
-		if err := rs.ScanKey(&rawKey); err != nil {
-			return nil, err
-		}
-		key, err := parseListKey(rawKey, q.Owner != "")
-		if err != nil {
-			return nil, err
-		}
-		var rawDoc json.RawMessage
-		if err := rs.ScanDoc(&rawDoc); err != nil {
-			return nil, fmt.Errorf("row %s: %w", key.ID, err)
-		}
-		if isNull(rawDoc) {
-			continue // deleted between indexing and reading
-		}
-		doc, err := recording.DecodeDoc(rawDoc)
-		if err != nil {
-			return nil, fmt.Errorf("decode %s: %w", key.ID, err)
-		}
-		rows = append(rows, recording.Row{Key: key, Doc: doc})
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := rs.Err(); err != nil {
+	rows := make([]recording.Row, 0, min(q.Limit, 256))
+	err = s.queryView(ctx, dbName, couchviews.DesignName, couchviews.ListingView(q.Owner != "", q.IncludeSoftDeleted), params,
+		func(row viewRow) error {
+			key, err := parseListKey(row.Key, q.Owner != "")
+			if err != nil {
+				return err
+			}
+			if row.Doc != nil { // nil: deleted between indexing and reading
+				rows = append(rows, recording.Row{Key: key, Doc: row.Doc})
+			}
+			return nil
+		})
+	if err != nil {
 		return nil, err
 	}
 	return rows, nil
