@@ -42,10 +42,10 @@ func purge(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	if *dryRun {
-		now := recording.ToGregorian(time.Now())
+		now := time.Now()
 		report, err := sweeper.DryRun(ctx, func(db recording.MonthDB, cand recording.PurgeCandidate) {
-			line := fmt.Sprintf("would purge %s %s %s, %s old", db.AccountID, cand.Key.ID, cand.Key.Reason,
-				retention.FormatAge(time.Duration(now-cand.Key.At)*time.Second))
+			line := fmt.Sprintf("would purge %s %s %s, age %s", db.AccountID, cand.Key.ID, cand.Key.Reason,
+				retention.AgeText(now, cand.Key.At))
 			if ext := externalNames(cand.Doc); ext != "" {
 				line += ", external media " + ext
 			}

@@ -52,6 +52,19 @@ func FormatAge(d time.Duration) string {
 	return d.String()
 }
 
+// AgeText is how long ago a purge key's mark was made, for logs and the dry run: "unknown"
+// when the document carries no time (At 0; such recordings are taken by any cutoff).
+func AgeText(now time.Time, at int64) string {
+	if at <= 0 {
+		return "unknown"
+	}
+	secs := recording.ToGregorian(now) - at
+	if secs < 0 {
+		return "0s"
+	}
+	return (time.Duration(secs) * time.Second).Truncate(time.Second).String()
+}
+
 // Policy says which recordings go, and whether their media on storage providers goes too.
 type Policy struct {
 	// DeletedAfter: pvt_deleted recordings go this long after pvt_modified. Never keeps them.

@@ -48,3 +48,13 @@ func TestCutoffs(t *testing.T) {
 		t.Fatal("a policy keeping everything is active")
 	}
 }
+
+func TestAgeText(t *testing.T) {
+	now := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	g := recording.ToGregorian(now)
+	for at, want := range map[int64]string{0: "unknown", -5: "unknown", g - 90: "1m30s", g - 2*86400: "48h0m0s", g + 10: "0s"} {
+		if got := retention.AgeText(now, at); got != want {
+			t.Errorf("AgeText(%d) = %q, want %q", at, got, want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package retention
 
 import (
 	"context"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -38,11 +37,11 @@ func (s *Sweeper) purge(ctx context.Context, db recording.MonthDB, batch []recor
 	if err != nil {
 		return 0, failed, err
 	}
-	now := recording.ToGregorian(s.cfg.Now())
+	now := s.cfg.Now()
 	for i, r := range results {
 		c := kept[i]
 		fields := []zap.Field{zap.String("account_id", db.AccountID), zap.String("recording_id", c.Key.ID),
-			zap.String("reason", string(c.Key.Reason)), zap.Duration("age", time.Duration(now-c.Key.At)*time.Second)}
+			zap.String("reason", string(c.Key.Reason)), zap.String("age", AgeText(now, c.Key.At))}
 		switch code := recording.ErrorCode(r.Err); {
 		case r.Err == nil:
 			purged++

@@ -98,9 +98,11 @@ func (s *Sweeper) Sweep(ctx context.Context) (*Report, error) {
 	started := s.cfg.Now()
 	st, err := s.claim(ctx)
 	if err != nil {
+		result := "failed" // the store could not be read or written
 		if errors.Is(err, ErrBusy) {
-			s.obs.SweepEnded("busy", started, 0)
+			result = "busy"
 		}
+		s.obs.SweepEnded(result, started, 0)
 		return nil, err
 	}
 	report := newReport(started)
