@@ -56,7 +56,9 @@ func TestPurgeCommand(t *testing.T) {
 	if !strings.Contains(dry, summary) {
 		t.Fatalf("dry run summary: want %q in\n%s", summary, dry)
 	}
-	if again := command("purge", "--dry-run"); again != dry {
+	// A second dry run lists the same recordings (ages aside: the clock moved).
+	ages := regexp.MustCompile(`, age [^,\n]+`)
+	if again := command("purge", "--dry-run"); ages.ReplaceAllString(again, "") != ages.ReplaceAllString(dry, "") {
 		t.Fatalf("a dry run changed something: the second one differs\n%s\n---\n%s", dry, again)
 	}
 
