@@ -31,32 +31,15 @@ func (s *Store) PurgeCandidates(ctx context.Context, db recording.MonthDB, q rec
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 
-	// As in Scan: the view may be missing because the database was deleted (and perhaps
-	// re-created) or our design document removed; forget what we knew and check once more.
-	for attempt := 0; ; attempt++ {
-		exists, err := s.monthExists(ctx, dbName)
-		if err != nil || !exists {
-			return nil, err
-		}
-		err = s.ensureDesignDoc(ctx, dbName, couchviews.Retention, &s.retentionDesigns, "purge index")
-		if err != nil {
-			if recording.IsNotFound(err) && attempt == 0 {
-				s.months.forget(dbName)
-				continue
-			}
-			return nil, err
-		}
-		candidates, err := s.queryPurge(ctx, dbName, q)
-		if isStatus(err, http.StatusNotFound) && attempt == 0 {
-			s.months.forget(dbName)
-			s.retentionDesigns.set(dbName, false)
-			continue
-		}
-		if err != nil {
-			return nil, couchError(err, "purge index", dbName)
-		}
-		return candidates, nil
+	var candidates []recording.PurgeCandidate
+	err = s.readMonthView(ctx, dbName, couchviews.Retention, &s.retentionDesigns, "purge index", func() (err error) {
+		candidates, err = s.queryPurge(ctx, dbName, q)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return candidates, nil
 }
 
 func (s *Store) queryPurge(ctx context.Context, dbName string, q recording.PurgeQuery) ([]recording.PurgeCandidate, error) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"github.com/recordingsd/recordingsd/couchviews"
 	"github.com/recordingsd/recordingsd/pkg/recording"
@@ -23,31 +22,15 @@ func (s *Store) Scan(ctx context.Context, accountID string, m recording.Month, q
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
 
-	// The view may be missing because the database was deleted and re-created, or someone
-	// removed our design document: forget what we knew and go through the checks once more.
-	for attempt := 0; ; attempt++ {
-		exists, err := s.monthExists(ctx, dbName)
-		if err != nil || !exists {
-			return nil, err
-		}
-		if err := s.ensureDesign(ctx, dbName); err != nil {
-			if recording.IsNotFound(err) && attempt == 0 {
-				s.months.forget(dbName)
-				continue
-			}
-			return nil, err
-		}
-		rows, err := s.queryListing(ctx, dbName, q)
-		if isStatus(err, http.StatusNotFound) && attempt == 0 {
-			s.months.forget(dbName)
-			s.designs.set(dbName, false)
-			continue
-		}
-		if err != nil {
-			return nil, couchError(err, "listing", dbName)
-		}
-		return rows, nil
+	var rows []recording.Row
+	err = s.readMonthView(ctx, dbName, couchviews.Recordings, &s.designs, "listing index", func() (err error) {
+		rows, err = s.queryListing(ctx, dbName, q)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return rows, nil
 }
 
 func (s *Store) queryListing(ctx context.Context, dbName string, q recording.ScanQuery) ([]recording.Row, error) {

@@ -1,0 +1,40 @@
+package couch
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/recordingsd/recordingsd/couchviews"
+	"github.com/recordingsd/recordingsd/pkg/recording"
+)
+
+// readMonthView runs read, a query of a view of design in the month database, once the
+// database is known to exist and the design document to be installed. A missing database
+// skips read (no rows). The view may be missing because the database was deleted and
+// re-created, or someone removed our design document: then what was cached is forgotten and
+// the checks run once more. what names the index in errors.
+func (s *Store) readMonthView(ctx context.Context, dbName string, design *couchviews.Design, cache *designCache, what string, read func() error) error {
+	for attempt := 0; ; attempt++ {
+		exists, err := s.monthExists(ctx, dbName)
+		if err != nil || !exists {
+			return err
+		}
+		if err := s.ensureDesignDoc(ctx, dbName, design, cache, what); err != nil {
+			if recording.IsNotFound(err) && attempt == 0 {
+				s.months.forget(dbName)
+				continue
+			}
+			return err
+		}
+		err = read()
+		if isStatus(err, http.StatusNotFound) && attempt == 0 {
+			s.months.forget(dbName)
+			cache.set(dbName, false)
+			continue
+		}
+		if err != nil {
+			return couchError(err, what, dbName)
+		}
+		return nil
+	}
+}
