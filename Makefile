@@ -50,6 +50,21 @@ test: testdeps
 	go vet ./...
 	go run ./cmd/withcouch -pouchdb $(POUCHDB_DIR) -- go test -race -count=1 ./...
 
+# The same suites against a real CouchDB (`docker compose up couchdb`, or on our machines
+# ../shared/couchdb/couchdb.sh): `make test-couchdb COUCHDB_URL=http://admin:admin@127.0.0.1:5984`.
+# Tests that stop, freeze or sweep a server of their own start one CouchDB node each with
+# COUCHDB_SH (default: ../shared/couchdb/couchdb.sh when it exists); without it they use
+# pouchdb-server. COUCHDB_CLUSTER_DIR names a cluster started by `couchdb.sh cluster-start`:
+# with it, TestClusterNodeDown stops and restarts its node 2 (run it alone: see .ci/run).
+COUCHDB_SH ?= $(wildcard $(CURDIR)/../shared/couchdb/couchdb.sh)
+COUCHDB_TEST_RUN ?=
+.PHONY: test-couchdb
+test-couchdb: testdeps
+	@test -n "$(COUCHDB_URL)" || { echo "usage: make test-couchdb COUCHDB_URL=http://admin:admin@127.0.0.1:5984"; exit 2; }
+	RECORDINGS_TEST_COUCHDB_URL='$(COUCHDB_URL)' RECORDINGS_TEST_REQUIRE_COUCHDB=1 \
+	RECORDINGS_TEST_COUCHDB_SH='$(COUCHDB_SH)' RECORDINGS_TEST_COUCHDB_CLUSTER_DIR='$(COUCHDB_CLUSTER_DIR)' \
+	go test -race -count=1 $(if $(COUCHDB_TEST_RUN),-run '$(COUCHDB_TEST_RUN)') ./...
+
 clean:
 	rm -rf bin $(POUCHDB_DIR)/node_modules coverage.out coverage.html
 

@@ -152,6 +152,13 @@ func (f *fixture) restart(authn auth.Authenticator, cfg api.Config, logger *zap.
 	f.t.Cleanup(f.srv.Close)
 }
 
+// serveStore serves another store over the same data from now on: fault tests seed through a
+// patient store, then serve through one with a short request timeout.
+func (f *fixture) serveStore(s backend) {
+	f.store = s
+	f.restart(f.static, f.cfg, zap.NewNop())
+}
+
 // rec describes a recording to create.
 type rec struct {
 	created time.Time // pvt_created; the id's month comes from it unless month is set

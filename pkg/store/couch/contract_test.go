@@ -14,14 +14,23 @@ import (
 // backend is the reference the other backends are held to.
 func TestContract(t *testing.T) {
 	url := couchtest.URL(t)
-	open := func(t *testing.T) *couch.Store {
+	onPouchDB := couchtest.IsPouchDB(t, url)
+	open := func(t *testing.T) *contractStore {
 		s, err := couch.New(couch.Config{URL: url}, zap.NewNop())
 		if err != nil {
 			t.Fatalf("couch.New: %v", err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
-		return s
+		return &contractStore{Store: s, pouchdb: onPouchDB}
 	}
 	storetest.Run(t, func(t *testing.T) storetest.Backend { return open(t) })
 	storetest.RunPurger(t, func(t *testing.T) storetest.PurgeBackend { return open(t) })
 }
+
+// contractStore tells the contract which server the store talks to (storetest.PouchDBServer).
+type contractStore struct {
+	*couch.Store
+	pouchdb bool
+}
+
+func (s *contractStore) OnPouchDB() bool { return s.pouchdb }

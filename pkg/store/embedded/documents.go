@@ -208,9 +208,8 @@ func deleteDoc(db *database, id, rev, what string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Deleting a deleted document with its tombstone's revision is no conflict to
-	// CouchDB: it writes another tombstone. With any other revision it is not found.
-	if !cur.live() && !(cur != nil && rev == cur.rev()) {
+	// CouchDB 3 answers not found for a deleted document, whatever the revision.
+	if !cur.live() {
 		return "", notFound(what)
 	}
 	if rev != cur.rev() {

@@ -96,11 +96,11 @@ func givenRev(v any, what string) (string, error) {
 }
 
 // checkRev is CouchDB's rule for writing over cur at revision rev: a live document needs
-// its current revision; a new one needs none; a deleted one none or its tombstone's.
+// its current revision; a new or deleted one none (CouchDB 3 refuses a tombstone's revision).
 func checkRev(cur *storedDoc, rev, what string) error {
 	switch {
 	case cur == nil && rev == "":
-	case cur != nil && cur.deleted && (rev == "" || rev == cur.rev()):
+	case cur != nil && cur.deleted && rev == "":
 	case cur.live() && rev == cur.rev():
 	default:
 		return conflict(what)

@@ -224,16 +224,30 @@ func testAttachmentRevisions(t *testing.T, s Backend) {
 	wantCode(t, "PutAttachment without a name", err, recording.EInvalid)
 
 	// Attachments sent inline with the document, base64 in "data", as Kazoo's importers do.
+	// CouchDB stores text/* gzipped, and its digest is then of the gzipped bytes: only the
+	// audio's stub is compared with the content's md5; both read back as they were sent.
 	inline := newRecordingID(testMonth)
 	mustPutRecording(t, s, account, recordingDoc(inline, created(testMonth, 2), map[string]any{
-		"_attachments": map[string]any{"inline.txt": map[string]any{
-			"content_type": "text/plain",
-			"data":         base64.StdEncoding.EncodeToString([]byte("hello, inline")),
-		}},
+		"_attachments": map[string]any{
+			"inline.mp3": map[string]any{
+				"content_type": "audio/mpeg",
+				"data":         base64.StdEncoding.EncodeToString([]byte("hello, inline")),
+			},
+			"notes.txt": map[string]any{
+				"content_type": "text/plain",
+				"data":         base64.StdEncoding.EncodeToString([]byte("hello, notes")),
+			},
+		},
 	}))
-	wantStub(t, mustGet(t, s, account, inline), "inline.txt", "text/plain", []byte("hello, inline"), 1)
-	if got := readAttachment(t, s, account, inline, "inline.txt", &recording.Range{Start: 7, End: 12}); string(got) != "inline" {
+	wantStub(t, mustGet(t, s, account, inline), "inline.mp3", "audio/mpeg", []byte("hello, inline"), 1)
+	if got := readAttachment(t, s, account, inline, "inline.mp3", &recording.Range{Start: 7, End: 12}); string(got) != "inline" {
 		t.Fatalf("inline attachment reads %q", got)
+	}
+	if got := readAttachment(t, s, account, inline, "notes.txt", nil); string(got) != "hello, notes" {
+		t.Fatalf("inline text attachment reads %q", got)
+	}
+	if got := readAttachment(t, s, account, inline, "notes.txt", &recording.Range{Start: 7, End: 11}); string(got) != "notes" {
+		t.Fatalf("range of the inline text attachment reads %q", got)
 	}
 }
 

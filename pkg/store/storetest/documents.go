@@ -32,8 +32,8 @@ func testGetSaveDelete(t *testing.T, s Backend) {
 	delete(noRev, "_rev")
 	_, err = s.Save(ctx, account, noRev)
 	wantCode(t, "Save of an existing document without _rev", err, recording.EConflict)
-	_, err = s.Save(ctx, account, recordingDoc(newRecordingID(testMonth), 1, map[string]any{"_rev": rev1}))
-	wantCode(t, "Save of a new document with a _rev", err, recording.EConflict)
+	// A new document given a _rev is left out: CouchDB 3 refuses it on an empty shard but
+	// accepts it on one that holds documents (as revision 2), so no answer is reliable.
 
 	got := mustGet(t, s, account, id)
 	if got.Rev() != rev2 || !got.IsSoftDeleted() {
@@ -156,28 +156,21 @@ func testSaveSpecialMembers(t *testing.T, s Backend) {
 	_, err = s.Get(ctx, account, id)
 	wantCode(t, "Get after Save with _deleted", err, recording.ENotFound)
 	wantCode(t, "Delete after Save with _deleted, with the revision before", s.Delete(ctx, account, id, rev1), recording.ENotFound)
-	// The revision before the deletion is stale; the deletion's own revision continues the history.
+	// CouchDB 3 takes no revision over a deletion, neither the one before it nor the
+	// tombstone's own: a deleted document is written again without _rev, and its history
+	// goes on from the tombstone.
 	_, err = s.Save(ctx, account, recordingDoc(id, created(testMonth, 1), map[string]any{"_rev": rev1}))
 	wantCode(t, "Save over a deletion with the revision before it", err, recording.EConflict)
-	rev, err := s.Save(ctx, account, recordingDoc(id, created(testMonth, 1), map[string]any{"_rev": tombstone}))
+	if !onPouchDB(s) { // pouchdb-server still takes the tombstone's revision, as CouchDB 1 did
+		_, err = s.Save(ctx, account, recordingDoc(id, created(testMonth, 1), map[string]any{"_rev": tombstone}))
+		wantCode(t, "Save over a deletion with the tombstone's revision", err, recording.EConflict)
+		wantCode(t, "Delete with the tombstone's revision", s.Delete(ctx, account, id, tombstone), recording.ENotFound)
+	}
+	rev, err := s.Save(ctx, account, recordingDoc(id, created(testMonth, 1), nil))
 	if err != nil {
-		t.Fatalf("Save over a deletion with its revision: %v", err)
+		t.Fatalf("Save over a deletion without a revision: %v", err)
 	}
 	wantGeneration(t, "Save over a deletion", rev, 3)
-
-	// Deleting a deleted document with the tombstone's own revision is no error to CouchDB:
-	// it writes another tombstone.
-	other := newRecordingID(testMonth)
-	mustPutRecording(t, s, account, recordingDoc(other, created(testMonth, 2), nil))
-	doc = mustGet(t, s, account, other)
-	doc["_deleted"] = true
-	if tombstone, err = s.Save(ctx, account, doc); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Delete(ctx, account, other, tombstone); err != nil {
-		t.Fatalf("Delete with the tombstone's revision: %v", err)
-	}
-	wantGeneration(t, "PutRecording after two deletions", mustPutRecording(t, s, account, recordingDoc(other, created(testMonth, 2), nil)), 4)
 
 	// Underscore members CouchDB does not know are refused.
 	doc = mustGet(t, s, account, id)
@@ -319,7 +312,8 @@ func testSaveMany(t *testing.T, s Backend) {
 	}
 	wantGeneration(t, "SaveMany fresh doc", saved[1].Rev, 3)
 	wantCode(t, "SaveMany doc without _id", saved[2].Err, recording.EInvalid)
-	wantCode(t, "SaveMany unknown doc with a _rev", saved[3].Err, recording.EConflict)
+	// An unknown document with a _rev has no reliable answer on CouchDB 3 (see
+	// testGetSaveDelete): only its place in the results is checked.
 	if saved[3].ID != unknown {
 		t.Fatalf("SaveMany unknown doc: %+v", saved[3])
 	}
@@ -336,8 +330,13 @@ func testSaveMany(t *testing.T, s Backend) {
 	if got := mustGet(t, s, account, fresh.ID()); got.Rev() != saved[4].Rev {
 		t.Fatalf("the new document must have landed: %v", got)
 	}
-	_, err = s.Get(ctx, account, unknown)
-	wantCode(t, "the unknown doc must not have been created", err, recording.ENotFound)
+	if saved[3].Err != nil {
+		wantCode(t, "SaveMany unknown doc with a _rev, refused", saved[3].Err, recording.EConflict)
+		_, err = s.Get(ctx, account, unknown)
+		wantCode(t, "the refused unknown doc must not have been created", err, recording.ENotFound)
+	} else if got := mustGet(t, s, account, unknown); got.Rev() != saved[3].Rev {
+		t.Fatalf("the accepted unknown doc is at %s, SaveMany said %s", got.Rev(), saved[3].Rev)
+	}
 
 	saved, err = s.SaveMany(ctx, account, testMonth, nil)
 	if err != nil || saved == nil || len(saved) != 0 {

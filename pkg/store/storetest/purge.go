@@ -305,7 +305,13 @@ func testDeleteMany(t *testing.T, s PurgeBackend) {
 		t.Fatalf("DeleteMany at current revisions: %v, %v", results[0].Err, results[3].Err)
 	}
 	wantCode(t, "DeleteMany with a stale revision", results[1].Err, recording.EConflict)
-	wantCode(t, "DeleteMany of a document that never was", results[2].Err, recording.ENotFound)
+	// A document that never was: not found, or (CouchDB 3, on a shard holding documents) a
+	// tombstone written for it; either way nothing is there to read.
+	if results[2].Err != nil {
+		wantCode(t, "DeleteMany of a document that never was", results[2].Err, recording.ENotFound)
+	}
+	_, err = s.Get(ctx, account, neverWas)
+	wantCode(t, "Get of a document that never was, after DeleteMany", err, recording.ENotFound)
 
 	for _, id := range []string{withAudio.ID(), plain.ID()} {
 		_, err := s.Get(ctx, account, id)

@@ -27,6 +27,19 @@ type Backend interface {
 	recording.AuthLoader
 }
 
+// PouchDBServer is implemented by a Backend under test that runs on pouchdb-server rather
+// than CouchDB. The two differ in a few answers the service never depends on; there the
+// cases check CouchDB's answer only when OnPouchDB is false. A test-harness concession, not
+// a behaviour of any store.
+type PouchDBServer interface {
+	OnPouchDB() bool
+}
+
+func onPouchDB(s any) bool {
+	p, ok := s.(PouchDBServer)
+	return ok && p.OnPouchDB()
+}
+
 // Run runs every case of the contract, each in parallel and with a store from open, which
 // should register its own cleanup.
 func Run(t *testing.T, open func(t *testing.T) Backend) {

@@ -4,6 +4,9 @@ package couchtest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	neturl "net/url"
 	"os"
 	"testing"
 )
@@ -37,4 +40,29 @@ func randomHex(n int) string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// IsPouchDB reports whether the server at url is pouchdb-server (its welcome names
+// express-pouchdb) rather than Apache CouchDB.
+func IsPouchDB(t testing.TB, url string) bool {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("couchtest: GET %s: %v", redacted(url), err)
+	}
+	defer resp.Body.Close()
+	var welcome map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&welcome); err != nil {
+		t.Fatalf("couchtest: GET %s: %v", redacted(url), err)
+	}
+	_, express := welcome["express-pouchdb"]
+	return express
+}
+
+func redacted(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "the test server"
+	}
+	return u.Redacted()
 }

@@ -9,43 +9,71 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/store/couch/pouchdb"
 )
 
-// Server is a pouchdb-server of one test's own, for tests that stop, freeze or restart
-// their database. Its databases are on disk (leveldb) in the test's temporary directory, so
-// Stop then Start gives back the same data on the same port, with the same admin user.
-// Its methods must be called from the test's goroutine.
+// Server is a database server of one test's own, for tests that stop, freeze or restart
+// their database, or that walk every database of a server: a real CouchDB node when
+// EnvCouchDBScript names couchdb.sh, else a pouchdb-server. Its data is on disk in the test's
+// temporary directory, so Stop then Start gives back the same data on the same port, with the
+// same admin user. Its methods must be called from the test's goroutine.
 type Server struct {
-	t   testing.TB
-	srv *pouchdb.Server
+	t    testing.TB
+	kind string // "CouchDB" or "pouchdb-server", for messages
+	srv  privateServer
 }
 
-// StartServer starts a pouchdb-server for t alone on a free loopback port, creates its admin
-// user and waits until it answers. It is stopped and its files removed when t ends. It skips
-// t when pouchdb-server is not installed (`make testdeps`), or fails it under EnvRequire=1.
+// privateServer is what a Server runs: a *pouchdb.Server or a *couchNode.
+type privateServer interface {
+	URL() string
+	Addr() string
+	PID() int
+	Stop() error
+	Restart(context.Context) error
+	Pause() error
+	Resume(context.Context) error
+	Close() error
+	LogTail() string
+}
+
+// StartServer starts a server for t alone on free loopback ports, with an admin user, and
+// waits until it answers. It is stopped and its files removed when t ends. Without
+// EnvCouchDBScript it skips t when pouchdb-server is not installed (`make testdeps`), or fails
+// it under EnvRequire=1.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
-	// Made before the cleanup below is registered, so removed after it has killed the server.
+	// Made before the cleanup below is registered, so removed after it has stopped the server.
 	dir := t.TempDir()
-	srv, err := pouchdb.Start(context.Background(), pouchdb.Options{Dir: dir, OnDisk: true})
-	if errors.Is(err, pouchdb.ErrNotInstalled) {
-		if os.Getenv(EnvRequire) == "1" {
-			t.Fatalf("couchtest: %v, but %s=1", err, EnvRequire)
+	s := &Server{t: t}
+	if script := os.Getenv(EnvCouchDBScript); script != "" {
+		node, err := startCouchNode(context.Background(), script, dir)
+		if err != nil {
+			t.Fatalf("couchtest: start a CouchDB node: %v", err)
 		}
-		t.Skipf("couchtest: %v", err)
+		s.kind, s.srv = "CouchDB", node
+	} else {
+		srv, err := pouchdb.Start(context.Background(), pouchdb.Options{Dir: dir, OnDisk: true})
+		if errors.Is(err, pouchdb.ErrNotInstalled) {
+			if os.Getenv(EnvRequire) == "1" {
+				t.Fatalf("couchtest: %v, but %s=1", err, EnvRequire)
+			}
+			t.Skipf("couchtest: %v", err)
+		}
+		if err != nil {
+			t.Fatalf("couchtest: start pouchdb-server: %v", err)
+		}
+		s.kind, s.srv = "pouchdb-server", srv
 	}
-	if err != nil {
-		t.Fatalf("couchtest: start pouchdb-server: %v", err)
-	}
-	s := &Server{t: t, srv: srv}
 	t.Cleanup(func() {
-		if t.Failed() && srv.PID() != 0 {
-			t.Logf("couchtest: end of pouchdb-server's logs:\n%s", srv.LogTail())
+		if t.Failed() && s.srv.PID() != 0 {
+			t.Logf("couchtest: end of %s's logs:\n%s", s.kind, s.srv.LogTail())
 		}
-		if err := srv.Close(); err != nil {
+		if err := s.srv.Close(); err != nil {
 			t.Errorf("couchtest: %v", err)
 		}
 	})
 	return s
 }
+
+// Kind names what runs: "CouchDB" or "pouchdb-server".
+func (s *Server) Kind() string { return s.kind }
 
 // URL is the server's address with the admin's credentials, as couch.Config.URL takes it.
 func (s *Server) URL() string { return s.srv.URL() }
@@ -67,7 +95,7 @@ func (s *Server) Stop() {
 func (s *Server) Start() {
 	s.t.Helper()
 	if err := s.srv.Restart(context.Background()); err != nil {
-		s.t.Fatalf("couchtest: restart pouchdb-server on %s: %v", s.srv.Addr(), err)
+		s.t.Fatalf("couchtest: restart %s on %s: %v", s.kind, s.srv.Addr(), err)
 	}
 }
 
@@ -76,7 +104,7 @@ func (s *Server) Start() {
 func (s *Server) Pause() {
 	s.t.Helper()
 	if err := s.srv.Pause(); err != nil {
-		s.t.Fatalf("couchtest: pause pouchdb-server: %v", err)
+		s.t.Fatalf("couchtest: pause %s: %v", s.kind, err)
 	}
 }
 
@@ -84,6 +112,6 @@ func (s *Server) Pause() {
 func (s *Server) Resume() {
 	s.t.Helper()
 	if err := s.srv.Resume(context.Background()); err != nil {
-		s.t.Fatalf("couchtest: resume pouchdb-server: %v", err)
+		s.t.Fatalf("couchtest: resume %s: %v", s.kind, err)
 	}
 }
