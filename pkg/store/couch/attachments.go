@@ -167,5 +167,8 @@ func (s *Store) putAttachment(ctx context.Context, dbName, id, rev, name, conten
 	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil || result.Rev == "" {
 		return "", couchError(fmt.Errorf("decode answer: %v (rev %q)", err, result.Rev), what, dbName)
 	}
+	if resp.StatusCode == http.StatusAccepted {
+		return s.settleAccepted(ctx, dbName, id, result.Rev, false, what)
+	}
 	return result.Rev, nil
 }

@@ -14,23 +14,25 @@ import (
 // backend is the reference the other backends are held to.
 func TestContract(t *testing.T) {
 	url := couchtest.URL(t)
-	onPouchDB := couchtest.IsPouchDB(t, url)
+	onPouchDB, onCluster := couchtest.IsPouchDB(t, url), couchtest.IsCluster(t, url)
 	open := func(t *testing.T) *contractStore {
 		s, err := couch.New(couch.Config{URL: url}, zap.NewNop())
 		if err != nil {
 			t.Fatalf("couch.New: %v", err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
-		return &contractStore{Store: s, pouchdb: onPouchDB}
+		return &contractStore{Store: s, pouchdb: onPouchDB, cluster: onCluster}
 	}
 	storetest.Run(t, func(t *testing.T) storetest.Backend { return open(t) })
 	storetest.RunPurger(t, func(t *testing.T) storetest.PurgeBackend { return open(t) })
 }
 
-// contractStore tells the contract which server the store talks to (storetest.PouchDBServer).
+// contractStore tells the contract which server the store talks to
+// (storetest.PouchDBServer, storetest.ClusterServer).
 type contractStore struct {
 	*couch.Store
-	pouchdb bool
+	pouchdb, cluster bool
 }
 
 func (s *contractStore) OnPouchDB() bool { return s.pouchdb }
+func (s *contractStore) OnCluster() bool { return s.cluster }

@@ -2,6 +2,7 @@ package couch
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -127,14 +128,20 @@ func TestDesignRemovedUnderUs(t *testing.T) {
 	mustPutRecording(t, s, account, recordingDoc(newRecordingID(testMonth), created(testMonth, 1), nil))
 	dbName := recording.MonthDBName(account, testMonth)
 	q := recording.ScanQuery{From: 0, To: created(testMonth, 100), Limit: 10}
-	if rows, err := s.Scan(ctx, account, testMonth, q); err != nil || len(rows) != 1 {
-		t.Fatalf("Scan: %d rows, %v", len(rows), err)
-	}
+	settle(t, func() error {
+		if rows, err := s.Scan(ctx, account, testMonth, q); err != nil || len(rows) != 1 {
+			return fmt.Errorf("Scan: %d rows, %v", len(rows), err)
+		}
+		return nil
+	})
 	design := installedDesign(t, s, dbName)
 	if _, err := s.client.DB(dbName).Delete(ctx, couchviews.DesignID, design.Rev()); err != nil {
 		t.Fatal(err)
 	}
-	if rows, err := s.Scan(ctx, account, testMonth, q); err != nil || len(rows) != 1 {
-		t.Fatalf("Scan after the design document was deleted: %d rows, %v", len(rows), err)
-	}
+	settle(t, func() error {
+		if rows, err := s.Scan(ctx, account, testMonth, q); err != nil || len(rows) != 1 {
+			return fmt.Errorf("Scan after the design document was deleted: %d rows, %v", len(rows), err)
+		}
+		return nil
+	})
 }

@@ -93,7 +93,7 @@ func (s *Store) Save(ctx context.Context, accountID string, doc recording.Doc) (
 	}
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	rev, err := s.client.DB(dbName).Put(ctx, id, doc)
+	rev, err := s.putDoc(ctx, dbName, id, doc, "recording "+id)
 	if err != nil {
 		return "", couchError(err, "recording "+id, dbName)
 	}
@@ -139,13 +139,23 @@ func (s *Store) SaveMany(ctx context.Context, accountID string, m recording.Mont
 
 // bulkDocs writes docs (ids[i] is the _id of docs[i]) with a single _bulk_docs request. The
 // results follow docs, each with its new revision or its own error (EConflict when its _rev
-// is stale); a missing database fails every document with ENotFound.
+// is stale); a missing database fails every document with ENotFound. A 202 (a cluster whose
+// write quorum some edits missed) settles each written document (settleAccepted).
 func (s *Store) bulkDocs(ctx context.Context, dbName string, ids []string, docs []any) ([]recording.DocResult, error) {
 	results := make([]recording.DocResult, len(docs))
 	for i, id := range ids {
 		results[i].ID = id
 	}
-	written, err := s.client.DB(dbName).BulkDocs(ctx, docs)
+	body, err := json.Marshal(map[string]any{"docs": docs})
+	if err != nil {
+		return nil, recording.Errorf(recording.EInvalid, "recordings: cannot encode: %v", err)
+	}
+	resp, err := s.do(ctx, http.MethodPost, []string{dbName, "_bulk_docs"}, nil,
+		http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}, bytes.NewReader(body))
+	if err == nil {
+		defer drainClose(resp.Body)
+		err = statusErr(resp)
+	}
 	if err != nil {
 		if !isStatus(err, http.StatusNotFound) {
 			return nil, couchError(err, "recordings", dbName)
@@ -155,17 +165,55 @@ func (s *Store) bulkDocs(ctx context.Context, dbName string, ids []string, docs 
 		}
 		return results, nil
 	}
+	var written []struct {
+		Rev    string `json:"rev"`
+		Error  string `json:"error"`
+		Reason string `json:"reason"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&written); err != nil {
+		return nil, couchError(fmt.Errorf("decode _bulk_docs answer: %w", err), "recordings", dbName)
+	}
 	if len(written) != len(docs) {
 		return nil, couchError(fmt.Errorf("_bulk_docs answered %d results for %d docs", len(written), len(docs)), "recordings", dbName)
 	}
 	for i, w := range written {
-		if w.Error != nil {
-			results[i].Err = couchError(w.Error, "recording "+ids[i], dbName)
-			continue
+		what := "recording " + ids[i]
+		switch {
+		case w.Error != "":
+			results[i].Err = couchError(&statusError{Status: bulkErrorStatus(w.Error), Kind: w.Error, Reason: w.Reason}, what, dbName)
+		case resp.StatusCode == http.StatusAccepted:
+			results[i].Rev, results[i].Err = s.settleAccepted(ctx, dbName, ids[i], w.Rev, isDeletion(docs[i]), what)
+		default:
+			results[i].Rev = w.Rev
 		}
-		results[i].Rev = w.Rev
 	}
 	return results, nil
+}
+
+// bulkErrorStatus is the HTTP status CouchDB gives a _bulk_docs error kind.
+func bulkErrorStatus(kind string) int {
+	switch kind {
+	case "conflict":
+		return http.StatusConflict
+	case "not_found":
+		return http.StatusNotFound
+	case "forbidden":
+		return http.StatusForbidden
+	case "unauthorized":
+		return http.StatusUnauthorized
+	default:
+		return http.StatusBadRequest
+	}
+}
+
+func isDeletion(doc any) bool {
+	switch d := doc.(type) {
+	case recording.Doc:
+		return d["_deleted"] == true
+	case map[string]any:
+		return d["_deleted"] == true
+	}
+	return false
 }
 
 // Delete removes a document (and its inline attachments) at revision rev.
@@ -181,7 +229,7 @@ func (s *Store) Delete(ctx context.Context, accountID, id, rev string) error {
 	defer cancel()
 	// The rev kivik returns comes from the ETag, which pouchdb-server fills with a
 	// hash of its own; the contract needs none, so it is dropped.
-	_, err = s.client.DB(dbName).Delete(ctx, id, rev)
+	err = s.deleteDoc(ctx, dbName, id, rev, "recording "+id)
 	if isStatus(err, http.StatusConflict) {
 		// Servers differ on deleting a missing or already deleted document with some
 		// rev (404 or 409); the contract says not found, so ask.
@@ -248,7 +296,7 @@ func (s *Store) upsert(ctx context.Context, dbName string, doc recording.Doc, wh
 			write["_rev"] = current.Rev()
 		}
 		var rev string
-		rev, err = s.client.DB(dbName).Put(ctx, id, write)
+		rev, err = s.putDoc(ctx, dbName, id, write, what)
 		if err == nil {
 			return rev, nil
 		}

@@ -95,3 +95,22 @@ func ids(rows []recording.Row) []string {
 	}
 	return out
 }
+
+// settle runs check, and against a cluster runs it again until it passes or 5 s are over: a
+// view is read from one copy of each shard, and a copy may lag a write (or a dropped
+// database) that the quorum already took by a few milliseconds.
+func settle(t *testing.T, check func() error) {
+	t.Helper()
+	cluster := couchtest.IsCluster(t, couchtest.URL(t))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if !cluster || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

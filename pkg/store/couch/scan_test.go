@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/recordingsd/recordingsd/pkg/recording"
 	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
@@ -117,6 +118,20 @@ func TestScanOrderAndPaging(t *testing.T) {
 	}
 	for _, d := range slices.Backward(docs) { // insertion order must not matter
 		mustPutRecording(t, s, account, d)
+	}
+	// A cluster reads each view from one copy of each shard, which may lag the writes by a
+	// few milliseconds: wait until every copy lists them all.
+	if couchtest.IsCluster(t, couchtest.URL(t)) {
+		deadline := time.Now().Add(5 * time.Second)
+		for n := 0; n < 10 && time.Now().Before(deadline); {
+			q := recording.ScanQuery{From: base, To: base + 30, Limit: 100, Descending: n%2 == 1}
+			if rows, err := s.Scan(ctx, account, testMonth, q); err == nil && len(rows) == len(docs) {
+				n++
+			} else {
+				n = 0
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
 	}
 	all := ids(func() []recording.Row {
 		rows := make([]recording.Row, len(docs))

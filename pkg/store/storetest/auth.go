@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/pem"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -359,15 +360,20 @@ func userIDs(docs []recording.Doc) []string {
 
 func wantUsers(t *testing.T, s Backend, what, account, field, hash string, want ...string) []recording.Doc {
 	t.Helper()
-	got, err := s.UsersByCredentials(testContext(t), account, field, hash)
-	if err != nil {
-		t.Fatalf("%s: UsersByCredentials %s %s: %v", what, field, hash, err)
-	}
 	want = slices.Clone(want)
 	slices.Sort(want)
-	if ids := userIDs(got); !slices.Equal(ids, want) {
-		t.Fatalf("%s: UsersByCredentials %s = %v, want %v", what, field, ids, want)
-	}
+	var got []recording.Doc
+	settle(t, s, func() error {
+		var err error
+		got, err = s.UsersByCredentials(testContext(t), account, field, hash)
+		if err != nil {
+			return fmt.Errorf("%s: UsersByCredentials %s %s: %v", what, field, hash, err)
+		}
+		if ids := userIDs(got); !slices.Equal(ids, want) {
+			return fmt.Errorf("%s: UsersByCredentials %s = %v, want %v", what, field, ids, want)
+		}
+		return nil
+	})
 	return got
 }
 

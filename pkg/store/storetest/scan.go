@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -299,44 +300,7 @@ func testScanFollowsEveryWrite(t *testing.T, s Backend) {
 	}
 	check := func(step string) {
 		t.Helper()
-		for _, owner := range []string{"", owner1, owner2} {
-			for _, all := range []bool{false, true} {
-				var want []recording.Row
-				for _, d := range current {
-					if !d.IsListed(all) || owner != "" && d.String("owner_id") != owner {
-						continue
-					}
-					at, _ := d.Int("pvt_created")
-					want = append(want, recording.Row{Key: recording.ListKey{Owner: owner, Created: at, ID: d.ID()}, Doc: d})
-				}
-				slices.SortFunc(want, func(x, y recording.Row) int {
-					if x.Key.Less(y.Key) {
-						return -1
-					}
-					return 1
-				})
-				for _, descending := range []bool{false, true} {
-					q := recording.ScanQuery{Owner: owner, From: base - 100, To: base + 100, Limit: 10, IncludeSoftDeleted: all, Descending: descending}
-					rows, err := s.Scan(ctx, account, testMonth, q)
-					if err != nil {
-						t.Fatalf("%s: Scan %+v: %v", step, q, err)
-					}
-					w := slices.Clone(want)
-					if descending {
-						slices.Reverse(w)
-					}
-					if len(rows) != len(w) {
-						t.Fatalf("%s: Scan %+v listed %v, want %v", step, q, ids(rows), ids(w))
-					}
-					for i := range rows {
-						if rows[i].Key != w[i].Key || rows[i].Doc.Rev() != w[i].Doc.Rev() {
-							t.Fatalf("%s: Scan %+v row %d: key %+v rev %s, want key %+v rev %s",
-								step, q, i, rows[i].Key, rows[i].Doc.Rev(), w[i].Key, w[i].Doc.Rev())
-						}
-					}
-				}
-			}
-		}
+		settle(t, s, func() error { return scanAgrees(ctx, s, account, step, current, base, owner1, owner2) })
 	}
 
 	put(recordingDoc(a, base+1, map[string]any{"owner_id": owner1}))
@@ -426,4 +390,47 @@ func testScanMissingMonthAndBadLimit(t *testing.T, s Backend) {
 		_, err = s.Scan(ctx, account, testMonth, q)
 		wantCode(t, fmt.Sprintf("Scan with limit %d", limit), err, recording.EInvalid)
 	}
+}
+
+// scanAgrees compares every listing Scan of the month with what current says it must hold.
+func scanAgrees(ctx context.Context, s Backend, account, step string, current map[string]recording.Doc, base int64, owner1, owner2 string) error {
+	for _, owner := range []string{"", owner1, owner2} {
+		for _, all := range []bool{false, true} {
+			var want []recording.Row
+			for _, d := range current {
+				if !d.IsListed(all) || owner != "" && d.String("owner_id") != owner {
+					continue
+				}
+				at, _ := d.Int("pvt_created")
+				want = append(want, recording.Row{Key: recording.ListKey{Owner: owner, Created: at, ID: d.ID()}, Doc: d})
+			}
+			slices.SortFunc(want, func(x, y recording.Row) int {
+				if x.Key.Less(y.Key) {
+					return -1
+				}
+				return 1
+			})
+			for _, descending := range []bool{false, true} {
+				q := recording.ScanQuery{Owner: owner, From: base - 100, To: base + 100, Limit: 10, IncludeSoftDeleted: all, Descending: descending}
+				rows, err := s.Scan(ctx, account, testMonth, q)
+				if err != nil {
+					return fmt.Errorf("%s: Scan %+v: %v", step, q, err)
+				}
+				w := slices.Clone(want)
+				if descending {
+					slices.Reverse(w)
+				}
+				if len(rows) != len(w) {
+					return fmt.Errorf("%s: Scan %+v listed %v, want %v", step, q, ids(rows), ids(w))
+				}
+				for i := range rows {
+					if rows[i].Key != w[i].Key || rows[i].Doc.Rev() != w[i].Doc.Rev() {
+						return fmt.Errorf("%s: Scan %+v row %d: key %+v rev %s, want key %+v rev %s",
+							step, q, i, rows[i].Key, rows[i].Doc.Rev(), w[i].Key, w[i].Doc.Rev())
+					}
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
@@ -38,6 +39,38 @@ type PouchDBServer interface {
 func onPouchDB(s any) bool {
 	p, ok := s.(PouchDBServer)
 	return ok && p.OnPouchDB()
+}
+
+// ClusterServer is implemented by a Backend under test that talks to a CouchDB cluster. A
+// view there is read from one copy of each shard, which may lag a write that the write
+// quorum already took by a few milliseconds: view reads right after a write are retried
+// (settle) until they agree, as a client of a cluster sees them.
+type ClusterServer interface {
+	OnCluster() bool
+}
+
+func onCluster(s any) bool {
+	c, ok := s.(ClusterServer)
+	return ok && c.OnCluster()
+}
+
+// settleTime bounds how long a cluster's view copies may take to agree.
+const settleTime = 5 * time.Second
+
+// settle runs check, and on a cluster runs it again until it passes or settleTime is over.
+func settle(t *testing.T, s any, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(settleTime)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if !onCluster(s) || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Run runs every case of the contract, each in parallel and with a store from open, which

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	neturl "net/url"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -65,4 +66,21 @@ func redacted(raw string) string {
 		return "the test server"
 	}
 	return u.Redacted()
+}
+
+// IsCluster reports whether the server at url is a CouchDB cluster of more than one node.
+func IsCluster(t testing.TB, url string) bool {
+	t.Helper()
+	resp, err := http.Get(strings.TrimSuffix(url, "/") + "/_membership")
+	if err != nil {
+		t.Fatalf("couchtest: GET %s/_membership: %v", redacted(url), err)
+	}
+	defer resp.Body.Close()
+	var m struct {
+		ClusterNodes []string `json:"cluster_nodes"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&m) != nil {
+		return false // pouchdb-server has no _membership
+	}
+	return len(m.ClusterNodes) > 1
 }
