@@ -43,13 +43,15 @@ const DesignName = "recordingsd"
 // DesignID is the design document's _id.
 const DesignID = "_design/" + DesignName
 
-// View names of _design/recordingsd. Every view is map-only with null values; the
-// emit rule mirrors recording.Doc.IsListed.
+// View names of _design/recordingsd. The listing views are map-only, and their value is the
+// whole document; the emit rule mirrors recording.Doc.IsListed with soft-deleted recordings
+// included (a reader that hides them leaves them out of the rows).
 const (
-	ViewListing           = "listing"              // key [pvt_created, _id]
-	ViewListingAll        = "listing_all"          // same, soft-deleted included
-	ViewListingByOwner    = "listing_by_owner"     // key [owner_id, pvt_created, _id]
-	ViewListingByOwnerAll = "listing_by_owner_all" // same, soft-deleted included
+	ViewListing        = "listing"          // key [pvt_created, _id], value the document
+	ViewListingByOwner = "listing_by_owner" // key [owner_id, pvt_created, _id], value the document
+	// ViewCreatedRange has key and value pvt_created, reduced by _stats: with reduce, one row
+	// whose min and max bound the month database's listing.
+	ViewCreatedRange = "created_range"
 )
 
 // AuthDesignName is the name of the design document of account databases.
@@ -167,19 +169,12 @@ func (d *Design) IsCurrent(installed map[string]any) bool {
 	return h == d.hash
 }
 
-// ListingView names the view a listing reads: the owner index when byOwner, and the
-// variant that keeps soft-deleted recordings when includeSoftDeleted.
-func ListingView(byOwner, includeSoftDeleted bool) string {
-	switch {
-	case byOwner && includeSoftDeleted:
-		return ViewListingByOwnerAll
-	case byOwner:
+// ListingView names the view a listing reads: the owner index when byOwner.
+func ListingView(byOwner bool) string {
+	if byOwner {
 		return ViewListingByOwner
-	case includeSoftDeleted:
-		return ViewListingAll
-	default:
-		return ViewListing
 	}
+	return ViewListing
 }
 
 // RecordingsDesign returns a fresh copy of _design/recordingsd (Recordings.Doc).

@@ -13,26 +13,28 @@ func TestRecordingsDesign(t *testing.T) {
 	}
 	views, _ := doc["views"].(map[string]any)
 	for _, byOwner := range []bool{false, true} {
-		for _, all := range []bool{false, true} {
-			name := ListingView(byOwner, all)
-			view, _ := views[name].(map[string]any)
-			m, _ := view["map"].(string)
-			if !strings.Contains(m, "emit(") {
-				t.Errorf("view %s has no map function", name)
-			}
-			if _, hasReduce := view["reduce"]; hasReduce {
-				t.Errorf("view %s must be map-only", name)
-			}
-			if strings.Contains(m, "soft_delete") == all {
-				t.Errorf("view %s: soft_delete filtering should be %v", name, !all)
-			}
-			if strings.Contains(m, "owner_id") != byOwner {
-				t.Errorf("view %s: owner filtering should be %v", name, byOwner)
-			}
+		name := ListingView(byOwner)
+		view, _ := views[name].(map[string]any)
+		m, _ := view["map"].(string)
+		if !strings.Contains(m, "emit(") || !strings.HasSuffix(m, ", doc); }") {
+			t.Errorf("view %s does not emit the document as its value: %s", name, m)
+		}
+		if _, hasReduce := view["reduce"]; hasReduce {
+			t.Errorf("view %s must be map-only", name)
+		}
+		if strings.Contains(m, "soft_delete") {
+			t.Errorf("view %s must keep soft-deleted recordings (the reader filters them)", name)
+		}
+		if strings.Contains(m, "owner_id") != byOwner {
+			t.Errorf("view %s: owner filtering should be %v", name, byOwner)
 		}
 	}
-	if len(views) != 4 {
-		t.Errorf("%d views, want 4", len(views))
+	rng, _ := views[ViewCreatedRange].(map[string]any)
+	if rng["reduce"] != "_stats" {
+		t.Errorf("view %s: reduce %v, want _stats", ViewCreatedRange, rng["reduce"])
+	}
+	if len(views) != 3 {
+		t.Errorf("%d views, want 3", len(views))
 	}
 	if !IsCurrent(doc) {
 		t.Fatal("our own design document is not current")

@@ -29,6 +29,7 @@ func openBackend(cfg *Config, logger *zap.Logger) (b backend, close func() error
 			Username:       cfg.CouchDB.Username,
 			Password:       cfg.CouchDB.Password,
 			RequestTimeout: cfg.CouchDB.RequestTimeout,
+			WriteQuorum:    cfg.CouchDB.WriteQuorum,
 		}, logger)
 		if err != nil {
 			return nil, nil, err

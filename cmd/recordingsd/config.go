@@ -38,6 +38,7 @@ type Config struct {
 		Username       string        `mapstructure:"username"`
 		Password       string        `mapstructure:"password"`
 		RequestTimeout time.Duration `mapstructure:"request_timeout"`
+		WriteQuorum    int           `mapstructure:"write_quorum"`
 	} `mapstructure:"couchdb"`
 	Storage struct {
 		RequestTimeout time.Duration `mapstructure:"request_timeout"`
@@ -119,6 +120,7 @@ var defaults = map[string]any{
 	"couchdb.username":                              "",
 	"couchdb.password":                              "",
 	"couchdb.request_timeout":                       10 * time.Second,
+	"couchdb.write_quorum":                          0, // CouchDB's own: a majority of the copies
 	"storage.request_timeout":                       10 * time.Second,
 	"storage.idle_timeout":                          30 * time.Second,
 	"storage.http.allowed_hosts":                    []string{},
@@ -226,6 +228,9 @@ func (c *Config) validate() error {
 	}
 	if c.Listing.MaxRangeS < 1 {
 		return fmt.Errorf("listing.max_range_s must be positive")
+	}
+	if c.CouchDB.WriteQuorum < 0 || c.CouchDB.WriteQuorum > 16 {
+		return fmt.Errorf("couchdb.write_quorum must be 0 (CouchDB's default) or a number of copies, not %d", c.CouchDB.WriteQuorum)
 	}
 	if c.Storage.RequestTimeout <= 0 || c.Storage.IdleTimeout <= 0 {
 		return fmt.Errorf("storage.request_timeout and storage.idle_timeout must be positive")

@@ -62,6 +62,7 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"retention keeping everything", "recordings:\n  retention:\n    enabled: true\n    purge_deleted_after: never\n", "both purge_deleted_after and purge_soft_deleted_after are never", nil},
 		{"retention batch", "recordings:\n  retention:\n    batch_size: 5000\n", "recordings.retention.batch_size", nil},
 		{"retention lease", "recordings:\n  retention:\n    lease: 1s\n", "recordings.retention.lease", nil},
+		{"write quorum", "couchdb:\n  url: http://x\n  write_quorum: -1\n", "couchdb.write_quorum", nil},
 		{"retention state database", "recordings:\n  retention:\n    state_database: Not/Valid\n", "state_database", nil},
 	}
 	for _, tt := range tests {

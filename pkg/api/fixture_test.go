@@ -70,7 +70,7 @@ func forEachBackend(t *testing.T, test func(t *testing.T, open openBackend)) {
 
 func openCouch(t *testing.T) backend {
 	t.Helper()
-	s, err := couch.New(couch.Config{URL: couchtest.URL(t)}, zap.NewNop())
+	s, err := couch.New(couch.Config{URL: couchtest.URL(t), WriteQuorum: couchtest.WriteQuorum(t, couchtest.URL(t))}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func listAll(t *testing.T, s recording.Store, accountID string, from, to time.Ti
 
 // Seeding writes accounts, users and recordings with audio; seeding again adds nothing.
 func TestSeedIsIdempotent(t *testing.T) {
-	s, err := couch.New(couch.Config{URL: couchtest.URL(t)}, zap.NewNop())
+	s, err := couch.New(couch.Config{URL: couchtest.URL(t), WriteQuorum: couchtest.WriteQuorum(t, couchtest.URL(t))}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -160,8 +160,8 @@ func (c *monthCursor) mayPrecede(k ListKey, descending bool) bool {
 	return c.lo <= k.Created
 }
 
-// fill reads up to want rows into an empty buffer. Months after the first in walk order are
-// probed with a single row first: their rows rarely interleave with the current month's.
+// fill reads up to want rows into an empty buffer. A month after one that still has rows is
+// probed with a single row first: rows of two months rarely interleave.
 func (c *monthCursor) fill(ctx context.Context, s Store, req ListRequest, want int, leading bool) error {
 	if len(c.buf) > 0 || c.done {
 		return nil
@@ -197,13 +197,15 @@ func (c *monthCursor) fill(ctx context.Context, s Store, req ListRequest, want i
 // nextRow pops the next row in index order across all cursors.
 func nextRow(ctx context.Context, s Store, req ListRequest, cursors []*monthCursor, want int) (Row, bool, error) {
 	var best *monthCursor
-	for i, c := range cursors {
+	leading := true // every month before this one is used up: this one gets the whole want
+	for _, c := range cursors {
 		if len(c.buf) == 0 && best != nil && !c.mayPrecede(best.buf[0].Key, req.Descending) {
 			continue // months are in walk order: nothing here can come before the best row yet
 		}
-		if err := c.fill(ctx, s, req, want, i == 0); err != nil {
+		if err := c.fill(ctx, s, req, want, leading); err != nil {
 			return Row{}, false, err
 		}
+		leading = leading && c.done && len(c.buf) == 0
 		if len(c.buf) == 0 {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"go.uber.org/zap"
 
@@ -22,11 +23,12 @@ import (
 
 // putDoc writes one document (PUT /db/id) and settles a 202.
 func (s *Store) putDoc(ctx context.Context, dbName, id string, doc any, what string) (string, error) {
+	defer s.ranges.forget(dbName) // after the write: a range read meanwhile may predate it
 	body, err := json.Marshal(doc)
 	if err != nil {
 		return "", recording.Errorf(recording.EInvalid, "%s: cannot encode: %v", what, err)
 	}
-	resp, err := s.do(ctx, http.MethodPut, []string{dbName, id}, nil,
+	resp, err := s.do(ctx, http.MethodPut, []string{dbName, id}, s.writeQuery(nil),
 		http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}, bytes.NewReader(body))
 	if err != nil {
 		return "", err
@@ -49,7 +51,7 @@ func (s *Store) putDoc(ctx context.Context, dbName, id string, doc any, what str
 
 // deleteDoc deletes one document (DELETE /db/id?rev=) and settles a 202.
 func (s *Store) deleteDoc(ctx context.Context, dbName, id, rev, what string) error {
-	resp, err := s.do(ctx, http.MethodDelete, []string{dbName, id}, url.Values{"rev": {rev}},
+	resp, err := s.do(ctx, http.MethodDelete, []string{dbName, id}, s.writeQuery(url.Values{"rev": {rev}}),
 		http.Header{"Accept": {"application/json"}}, nil)
 	if err != nil {
 		return err
@@ -69,6 +71,18 @@ func (s *Store) deleteDoc(ctx context.Context, dbName, id, rev, what string) err
 		return err
 	}
 	return nil
+}
+
+// writeQuery adds the configured write quorum to a write's query.
+func (s *Store) writeQuery(q url.Values) url.Values {
+	if s.cfg.WriteQuorum <= 0 {
+		return q
+	}
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("w", strconv.Itoa(s.cfg.WriteQuorum))
+	return q
 }
 
 // settleAccepted checks the edit that made newRev of id after a 202. A deletion stands when

@@ -141,6 +141,7 @@ func (s *Store) putAttachment(ctx context.Context, dbName, id, rev, name, conten
 	if name == "" {
 		return "", recording.Errorf(recording.EInvalid, "attachment name is empty")
 	}
+	defer s.ranges.forget(dbName) // it may create the document
 	if _, isCloser := body.(io.Closer); isCloser {
 		// The transport closes request bodies; the caller's file or pipe is theirs to close.
 		body = struct{ io.Reader }{body}
@@ -153,7 +154,7 @@ func (s *Store) putAttachment(ctx context.Context, dbName, id, rev, name, conten
 		contentType = "application/octet-stream"
 	}
 	header := http.Header{"Content-Type": {contentType}, "Accept": {"application/json"}}
-	resp, err := s.do(ctx, http.MethodPut, []string{dbName, id, name}, query, header, body)
+	resp, err := s.do(ctx, http.MethodPut, []string{dbName, id, name}, s.writeQuery(query), header, body)
 	if err != nil {
 		return "", couchError(err, what, dbName)
 	}

@@ -15,8 +15,9 @@ import (
 func TestContract(t *testing.T) {
 	url := couchtest.URL(t)
 	onPouchDB, onCluster := couchtest.IsPouchDB(t, url), couchtest.IsCluster(t, url)
+	writeQuorum := couchtest.WriteQuorum(t, url)
 	open := func(t *testing.T) *contractStore {
-		s, err := couch.New(couch.Config{URL: url}, zap.NewNop())
+		s, err := couch.New(couch.Config{URL: url, WriteQuorum: writeQuorum}, zap.NewNop())
 		if err != nil {
 			t.Fatalf("couch.New: %v", err)
 		}

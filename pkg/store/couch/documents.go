@@ -142,6 +142,7 @@ func (s *Store) SaveMany(ctx context.Context, accountID string, m recording.Mont
 // is stale); a missing database fails every document with ENotFound. A 202 (a cluster whose
 // write quorum some edits missed) settles each written document (settleAccepted).
 func (s *Store) bulkDocs(ctx context.Context, dbName string, ids []string, docs []any) ([]recording.DocResult, error) {
+	defer s.ranges.forget(dbName) // after the write: a range read meanwhile may predate it
 	results := make([]recording.DocResult, len(docs))
 	for i, id := range ids {
 		results[i].ID = id
@@ -150,7 +151,7 @@ func (s *Store) bulkDocs(ctx context.Context, dbName string, ids []string, docs 
 	if err != nil {
 		return nil, recording.Errorf(recording.EInvalid, "recordings: cannot encode: %v", err)
 	}
-	resp, err := s.do(ctx, http.MethodPost, []string{dbName, "_bulk_docs"}, nil,
+	resp, err := s.do(ctx, http.MethodPost, []string{dbName, "_bulk_docs"}, s.writeQuery(nil),
 		http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}, bytes.NewReader(body))
 	if err == nil {
 		defer drainClose(resp.Body)

@@ -20,7 +20,7 @@ var testMonth = recording.Month{Year: 2024, Month: 3}
 // newTestStore connects to the test server (skipping without one).
 func newTestStore(t *testing.T) *Store {
 	t.Helper()
-	s, err := New(Config{URL: couchtest.URL(t)}, zaptest.NewLogger(t))
+	s, err := New(Config{URL: couchtest.URL(t), WriteQuorum: couchtest.WriteQuorum(t, couchtest.URL(t))}, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -29,6 +29,7 @@ func (s *Store) readMonthView(ctx context.Context, dbName string, design *couchv
 		err = read()
 		if isStatus(err, http.StatusNotFound) && attempt == 0 {
 			s.months.forget(dbName)
+			s.ranges.forget(dbName)
 			cache.set(dbName, false)
 			continue
 		}

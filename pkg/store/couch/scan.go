@@ -10,7 +10,8 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
-// Scan reads one month's listing view of _design/recordingsd with the documents.
+// Scan reads one month's listing view of _design/recordingsd. The view's values are the
+// documents, so a page is one index read, without a document lookup per row.
 func (s *Store) Scan(ctx context.Context, accountID string, m recording.Month, q recording.ScanQuery) ([]recording.Row, error) {
 	if q.Limit <= 0 {
 		return nil, recording.Errorf(recording.EInvalid, "scan limit must be positive, got %d", q.Limit)
@@ -23,7 +24,12 @@ func (s *Store) Scan(ctx context.Context, accountID string, m recording.Month, q
 	defer cancel()
 
 	var rows []recording.Row
-	err = s.readMonthView(ctx, dbName, couchviews.Recordings, &s.designs, "listing index", func() (err error) {
+	err = s.readMonthView(ctx, dbName, couchviews.Recordings, &s.designs, "listing index", func() error {
+		lo, hi := scanWindow(q)
+		mayHold, err := s.monthMayHold(ctx, dbName, m, lo, hi)
+		if err != nil || !mayHold {
+			return err
+		}
 		rows, err = s.queryListing(ctx, dbName, q)
 		return err
 	})
@@ -33,34 +39,65 @@ func (s *Store) Scan(ctx context.Context, accountID string, m recording.Month, q
 	return rows, nil
 }
 
+// minRefill is the least a follow-up read asks for after soft-deleted rows were left out.
+const minRefill = 20
+
+// queryListing reads up to q.Limit listed rows. The views hold soft-deleted recordings too:
+// unless q asks for them they are left out here, and when that leaves the page short the
+// read goes on after the last row seen.
 func (s *Store) queryListing(ctx context.Context, dbName string, q recording.ScanQuery) ([]recording.Row, error) {
+	byOwner := q.Owner != ""
 	startKey, endKey := listingKeys(q)
-	params, err := viewParams(map[string]any{
-		"include_docs": true,
-		"limit":        q.Limit,
-		"descending":   q.Descending,
-		"startkey":     startKey,
-		"endkey":       endKey,
-	})
-	if err != nil {
-		return nil, err
-	}
 	rows := make([]recording.Row, 0, min(q.Limit, 256))
-	err = s.queryView(ctx, dbName, couchviews.DesignName, couchviews.ListingView(q.Owner != "", q.IncludeSoftDeleted), params,
-		func(row viewRow) error {
-			key, err := parseListKey(row.Key, q.Owner != "")
-			if err != nil {
-				return err
-			}
-			if row.Doc != nil { // nil: deleted between indexing and reading
-				rows = append(rows, recording.Row{Key: key, Doc: row.Doc})
-			}
-			return nil
+	skipFirst := false // a follow-up read starts at the last row seen, already handled
+	for {
+		want := q.Limit - len(rows)
+		if skipFirst {
+			want = max(want, minRefill) + 1
+		}
+		params, err := viewParams(map[string]any{
+			"limit":      want,
+			"descending": q.Descending,
+			"startkey":   startKey,
+			"endkey":     endKey,
 		})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
+		seen := 0
+		var last json.RawMessage
+		err = s.queryView(ctx, dbName, couchviews.DesignName, couchviews.ListingView(byOwner), params,
+			func(row viewRow) error {
+				seen++
+				if skipFirst && seen == 1 {
+					return nil
+				}
+				last = row.Key
+				if !row.Value.IsListed(q.IncludeSoftDeleted) {
+					return nil
+				}
+				key, err := parseListKey(row.Key, byOwner)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, recording.Row{Key: key, Doc: row.Value})
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) >= q.Limit {
+			return rows[:q.Limit], nil
+		}
+		if seen < want || last == nil {
+			return rows, nil // the view has nothing more in the window
+		}
+		var next []any
+		if err := json.Unmarshal(last, &next); err != nil {
+			return nil, fmt.Errorf("view key %s: %w", last, err)
+		}
+		startKey, skipFirst = next, true
 	}
-	return rows, nil
 }
 
 // listingKeys turns a query into view keys, as Kazoo's cb_recordings does: [From] sorts

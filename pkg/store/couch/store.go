@@ -44,6 +44,9 @@ type Config struct {
 	// MonthMissingTTL is how long a missing month database is remembered: short, because
 	// Kazoo creates the database with the month's first recording. Default 5s.
 	MonthMissingTTL time.Duration
+	// WriteQuorum is CouchDB's w for our document writes: how many copies must take a write
+	// before it is answered. 0 leaves CouchDB's default (a majority).
+	WriteQuorum int
 }
 
 func (c Config) withDefaults() Config {
@@ -76,6 +79,7 @@ type Store struct {
 	password string
 
 	months      *monthCache
+	ranges      *rangeCache // what pvt_created each month database's listing holds
 	designs     designCache // month databases with a current _design/recordingsd
 	authDesigns designCache // account databases with a current _design/recordingsd_auth
 	// month databases with a current _design/recordingsd_retention
@@ -116,6 +120,7 @@ func New(cfg Config, logger *zap.Logger) (*Store, error) {
 		username:    username,
 		password:    password,
 		months:      newMonthCache(cfg.MonthExistsTTL, cfg.MonthMissingTTL),
+		ranges:      newRangeCache(),
 		designs:     designCache{installed: map[string]bool{}},
 		authDesigns: designCache{installed: map[string]bool{}},
 

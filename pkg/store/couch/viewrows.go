@@ -10,11 +10,13 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
-// viewRow is one row of a view read with include_docs; Doc is nil when the document was
-// deleted between indexing and reading.
+// viewRow is one row of a view: Value for views whose value is the document (the listing),
+// Doc for a read with include_docs (nil when the document was deleted between indexing and
+// reading).
 type viewRow struct {
-	Key json.RawMessage `json:"key"`
-	Doc recording.Doc   `json:"doc"`
+	Key   json.RawMessage `json:"key"`
+	Value recording.Doc   `json:"value"`
+	Doc   recording.Doc   `json:"doc"`
 }
 
 // queryView reads a view of one of our design documents and calls each for every row, in

@@ -368,6 +368,46 @@ func testScanFollowsEveryWrite(t *testing.T, s Backend) {
 	check("recreated after deletion")
 }
 
+// testScanPastManySoftDeleted: a page is full even when many soft-deleted recordings sit
+// between the listed ones, in both directions and on the owner index.
+func testScanPastManySoftDeleted(t *testing.T, s Backend) {
+	ctx := testContext(t)
+	account := NewAccountID()
+	owner := randomHex(16)
+	base := created(testMonth, 5000)
+	var listed []string
+	for i := range 60 {
+		id := fmt.Sprintf("%s-%032x", testMonth, i)
+		extra := map[string]any{"owner_id": owner}
+		if i%15 != 14 { // 56 soft-deleted, 4 listed: ids 14, 29, 44, 59
+			extra["soft_delete"] = map[string]any{"deleted_at": 1}
+		} else {
+			listed = append(listed, id)
+		}
+		mustPutRecording(t, s, account, recordingDoc(id, base+int64(i), extra))
+	}
+	for _, o := range []string{"", owner} {
+		for _, descending := range []bool{false, true} {
+			want := slices.Clone(listed[:3])
+			if descending {
+				want = slices.Clone(listed[1:])
+				slices.Reverse(want)
+			}
+			q := recording.ScanQuery{Owner: o, From: base, To: base + 100, Limit: 3, Descending: descending}
+			settle(t, s, func() error {
+				rows, err := s.Scan(ctx, account, testMonth, q)
+				if err != nil {
+					return fmt.Errorf("Scan %+v: %v", q, err)
+				}
+				if got := ids(rows); !slices.Equal(got, want) {
+					return fmt.Errorf("Scan %+v listed %v, want %v", q, got, want)
+				}
+				return nil
+			})
+		}
+	}
+}
+
 func testScanMissingMonthAndBadLimit(t *testing.T, s Backend) {
 	ctx := testContext(t)
 	account := NewAccountID()

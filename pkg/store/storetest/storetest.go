@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"ScanOrderAndPaging", testScanOrderAndPaging},
 		{"ScanFollowsEveryWrite", testScanFollowsEveryWrite},
 		{"ScanMissingMonthAndBadLimit", testScanMissingMonthAndBadLimit},
+		{"ScanPastManySoftDeleted", testScanPastManySoftDeleted},
 		{"GetSaveDelete", testGetSaveDelete},
 		{"Revisions", testRevisions},
 		{"SaveSpecialMembers", testSaveSpecialMembers},

@@ -84,3 +84,14 @@ func IsCluster(t testing.TB, url string) bool {
 	}
 	return len(m.ClusterNodes) > 1
 }
+
+// WriteQuorum is the couch.Config.WriteQuorum tests use against url: every copy (3) on a
+// cluster, so that a listing right after a write sees it whichever copy it reads (see
+// couchdb.write_quorum in the README); CouchDB's default elsewhere.
+func WriteQuorum(t testing.TB, url string) int {
+	t.Helper()
+	if IsCluster(t, url) {
+		return 3
+	}
+	return 0
+}
