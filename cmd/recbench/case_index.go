@@ -129,10 +129,10 @@ func (b *bench) caseIndex(ctx context.Context) error {
 		"`active`: its live data), for the indexes the cases above used: `_design/%s` (views %s, all built together, one file) and "+
 		"Kazoo's `_design/%s` (views %s). Build: a copy of the design document under another name, each map function marked with a "+
 		"comment so that the database gives it an index of its own (design documents with the same views share one), timed from its "+
-		"PUT to the end of the first query of its `%s` view (limit=1), which waits for the whole index; then the copy is deleted and "+
+		"PUT to the end of the first query of its listing view (`%s`, Kazoo's `%s`; limit=1), which waits for the whole index; then the copy is deleted and "+
 		"`_view_cleanup` drops its file. One build per run, month database and design, the two designs alternating; \"all\" is the sum "+
 		"over the month databases, run by run.",
-		couchviews.DesignName, strings.Join(views(ourDoc), ", "), kazooDesignName, strings.Join(views(kazooDoc), ", "), couchviews.ViewListing)
+		couchviews.DesignName, strings.Join(views(ourDoc), ", "), kazooDesignName, strings.Join(views(kazooDoc), ", "), couchviews.ViewListing, kazooViewListing)
 	return nil
 }
 
