@@ -203,6 +203,6 @@ func (b *bench) caseBulk(ctx context.Context) error {
 	b.add(result{section: sec, name: "CouchDB requests (direct: reads + writes)", unit: "requests",
 		svc: svcReqs, direct: dirReqs})
 	b.add(result{section: sec, name: "CouchDB requests per month database", unit: "requests",
-		svc: perMODB, target: &target{absAtMost, 2, "≤ 2 per month database"}, noRatio: true})
+		svc: perMODB, target: &target{kind: absAtMost, bound: 2, text: "≤ 2 per month database"}, noRatio: true})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/recordingsd/recordingsd/couchviews"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
@@ -58,7 +59,7 @@ func (b *bench) directWalk(ctx context.Context, set *dataSet, from, to int64, ba
 		db := recording.MonthDBName(set.accountID, m)
 		var start any = []any{from}
 		for {
-			got, err := b.couch.readView(ctx, db, "listing", viewParams(start, []any{to, map[string]any{}}, batch+1, false))
+			got, err := b.couch.readView(ctx, db, couchviews.ViewListing, viewParams(start, []any{to, map[string]any{}}, batch+1, false))
 			reads++
 			if err != nil {
 				return rows, reads, err
@@ -222,9 +223,9 @@ func (b *bench) casePaging(ctx context.Context) error {
 	b.add(result{section: sec, name: "paginate=false (direct: reads of 200)", unit: "s",
 		svc: svcAll, direct: dirAll, emb: embAll})
 	b.add(result{section: sec, name: "service peak RSS (VmRSS) during paginate=false", unit: "MB",
-		svc: rssCouch, emb: rssEmb, target: &target{absAtMost, 100, "< 100 MB"}, noRatio: true})
+		svc: rssCouch, emb: rssEmb, target: &target{kind: absAtMost, bound: 100, text: "< 100 MB"}, noRatio: true})
 	b.add(result{section: sec, name: "service peak anonymous RSS (RssAnon) during paginate=false", unit: "MB",
-		svc: anonCouch, emb: anonEmb, noRatio: true, target: &target{absAtMost, 100, "< 100 MB (anonymous memory)"}})
+		svc: anonCouch, emb: anonEmb, noRatio: true, target: &target{kind: absAtMost, bound: 100, text: "< 100 MB (anonymous memory)"}})
 	return nil
 }
 

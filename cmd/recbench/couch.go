@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/recordingsd/recordingsd/couchviews"
 )
 
 // couchClient talks to CouchDB directly: the "direct" side of every comparison, and the
@@ -107,18 +109,51 @@ func (c *couchClient) doJSON(ctx context.Context, method string, segments []stri
 	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
 }
 
-// welcome returns the server's GET / answer, e.g. "pouchdb-server 4.2.0" or "CouchDB 3.4.3".
+// welcome names the server from its own answers: GET / (product, vendor, version, the
+// JavaScript engine among its features) and, where it answers, GET /_membership (nodes), e.g.
+// "Apache CouchDB 3.4.3, 1 node, JavaScript engine QuickJS" or "pouchdb-server
+// (express-pouchdb) 4.2.0".
 func (c *couchClient) welcome(ctx context.Context) string {
-	var w map[string]any
+	var w struct {
+		Express  any      `json:"express-pouchdb"`
+		Version  string   `json:"version"`
+		Features []string `json:"features"`
+		Vendor   struct {
+			Name string `json:"name"`
+		} `json:"vendor"`
+	}
 	if _, err := c.doJSON(ctx, http.MethodGet, nil, nil, nil, &w); err != nil {
 		return "unknown (" + err.Error() + ")"
 	}
 	name := "CouchDB"
-	if _, ok := w["express-pouchdb"]; ok {
+	switch {
+	case w.Express != nil:
 		name = "pouchdb-server (express-pouchdb)"
+	case w.Vendor.Name == "The Apache Software Foundation":
+		name = "Apache CouchDB"
+	case w.Vendor.Name != "":
+		name = "CouchDB (vendor " + w.Vendor.Name + ")"
 	}
-	if v, ok := w["version"].(string); ok {
-		name += " " + v
+	if w.Version != "" {
+		name += " " + w.Version
+	}
+	if w.Express != nil {
+		return name
+	}
+	var m struct {
+		ClusterNodes []string `json:"cluster_nodes"`
+	}
+	if _, err := c.doJSON(ctx, http.MethodGet, []string{"_membership"}, nil, nil, &m); err == nil && len(m.ClusterNodes) > 0 {
+		if len(m.ClusterNodes) == 1 {
+			name += ", 1 node"
+		} else {
+			name += fmt.Sprintf(", %d nodes", len(m.ClusterNodes))
+		}
+	}
+	for _, f := range w.Features {
+		if f == "quickjs" {
+			name += ", JavaScript engine QuickJS"
+		}
 	}
 	return name
 }
@@ -145,21 +180,104 @@ type viewRow struct {
 	Doc json.RawMessage `json:"doc"`
 }
 
-// readView reads one page of the listing view of db.
+// readView reads one page of a view of our design document in db.
 func (c *couchClient) readView(ctx context.Context, db, view string, q url.Values) ([]viewRow, error) {
+	return c.readDesignView(ctx, db, couchviews.DesignName, view, q)
+}
+
+// readDesignView reads one page of a view of any design document in db.
+func (c *couchClient) readDesignView(ctx context.Context, db, design, view string, q url.Values) ([]viewRow, error) {
 	var out struct {
 		Rows []viewRow `json:"rows"`
 	}
-	_, err := c.doJSON(ctx, http.MethodGet, []string{db, "_design", "recordingsd", "_view", view}, q, nil, &out)
+	_, err := c.doJSON(ctx, http.MethodGet, viewSegments(db, design, view), q, nil, &out)
 	return out.Rows, err
+}
+
+func viewSegments(db, design, view string) []string {
+	return []string{db, "_design", design, "_view", view}
 }
 
 // waitView queries a view once with a long timeout: its first query builds the index
 // (seconds on pouchdb-server for 10k documents), which must not fall into a measurement.
-func (c *couchClient) waitView(ctx context.Context, db, view string) (time.Duration, error) {
+func (c *couchClient) waitView(ctx context.Context, db, design, view string) (time.Duration, error) {
 	start := time.Now()
 	q := url.Values{}
 	q.Set("limit", "1")
-	_, err := c.readView(ctx, db, view, q)
+	_, err := c.readDesignView(ctx, db, design, view, q)
 	return time.Since(start), err
+}
+
+// putDesign writes a design document into db, over the copy already there if any, and
+// returns its new revision.
+func (c *couchClient) putDesign(ctx context.Context, db string, doc map[string]any) (string, error) {
+	id, _ := doc["_id"].(string)
+	var old struct {
+		Rev string `json:"_rev"`
+	}
+	if code, err := c.doJSON(ctx, http.MethodGet, []string{db, id}, nil, nil, &old); err != nil && code != http.StatusNotFound {
+		return "", err
+	}
+	if old.Rev != "" {
+		doc["_rev"] = old.Rev
+	}
+	var res struct {
+		Rev string `json:"rev"`
+	}
+	_, err := c.doJSON(ctx, http.MethodPut, []string{db, id}, nil, doc, &res)
+	return res.Rev, err
+}
+
+// designInfo is what GET /db/_design/name/_info says of the design's index: its
+// signature and its sizes in bytes (file: on disk; active: live data). ok is false when
+// the server does not tell (pouchdb-server).
+type designInfo struct {
+	signature    string
+	file, active int64
+	ok           bool
+}
+
+func (c *couchClient) designInfo(ctx context.Context, db, design string) (designInfo, error) {
+	var out struct {
+		ViewIndex json.RawMessage `json:"view_index"` // pouchdb-server: a string
+	}
+	if _, err := c.doJSON(ctx, http.MethodGet, []string{db, "_design", design, "_info"}, nil, nil, &out); err != nil {
+		return designInfo{}, err
+	}
+	var vi struct {
+		Signature string `json:"signature"`
+		Sizes     struct {
+			File   *int64 `json:"file"`
+			Active *int64 `json:"active"`
+		} `json:"sizes"`
+	}
+	if json.Unmarshal(out.ViewIndex, &vi) != nil {
+		return designInfo{}, nil
+	}
+	if vi.Sizes.File == nil || vi.Sizes.Active == nil {
+		return designInfo{signature: vi.Signature}, nil
+	}
+	return designInfo{signature: vi.Signature, file: *vi.Sizes.File, active: *vi.Sizes.Active, ok: true}, nil
+}
+
+// Kazoo's own design document of month databases, _design/recordings
+// (core/kazoo_modb/priv/couchdb/views/recordings.json): crossbar lists recordings with it, and
+// every real Kazoo deployment has it in every month database. The map functions are written
+// here from its documented behaviour: recordings that are not pvt_deleted (JavaScript
+// truthiness), soft-deleted ones included, keyed [pvt_created, _id], and the same by owner.
+const (
+	kazooDesignName  = "recordings"
+	kazooViewListing = "crossbar_listing"
+	kazooViewByUser  = "listing_by_user"
+)
+
+func kazooRecordingsDesign() map[string]any {
+	return map[string]any{
+		"_id":      "_design/" + kazooDesignName,
+		"language": "javascript",
+		"views": map[string]any{
+			kazooViewListing: map[string]any{"map": "function(doc) { if (doc.pvt_type != 'call_recording' || doc.pvt_deleted) return; emit([doc.pvt_created, doc._id], null); }"},
+			kazooViewByUser:  map[string]any{"map": "function(doc) { if (doc.pvt_type != 'call_recording' || doc.pvt_deleted || !doc.owner_id) return; emit([doc.owner_id, doc.pvt_created, doc._id], null); }"},
+		},
+	}
 }

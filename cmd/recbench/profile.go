@@ -176,12 +176,12 @@ func (b *bench) profileAfter(ctx context.Context, name string) error {
 			if r := runLoad(ctx, 1, 3*time.Second, 1<<30, b.getIn(base, path, audio)); r.err != nil {
 				return r.err
 			}
-			return runLoad(ctx, 16, 0, 1<<30, b.getIn(base, path, audio)).err
+			return runLoad(ctx, downloadStreams, 0, 1<<30, b.getIn(base, path, audio)).err
 		}
-		if err := b.profileCouch(ctx, 0, "download-couchdb", fmt.Sprintf("Download of the %d MB file on CouchDB, one stream for 3 s then 16 at once", b.bigSize>>20), dl); err != nil {
+		if err := b.profileCouch(ctx, 0, "download-couchdb", fmt.Sprintf("Download of the %d MB file on CouchDB, one stream for 3 s then %d at once", b.bigSize>>20, downloadStreams), dl); err != nil {
 			return err
 		}
-		return b.profileEmbedded(ctx, 0, "download-embedded", fmt.Sprintf("Download of the %d MB file on the embedded store, one stream for 3 s then 16 at once", b.bigSize>>20), dl)
+		return b.profileEmbedded(ctx, 0, "download-embedded", fmt.Sprintf("Download of the %d MB file on the embedded store, one stream for 3 s then %d at once", b.bigSize>>20, downloadStreams), dl)
 	}
 	return nil
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/recordingsd/recordingsd/couchviews"
 )
 
 const (
@@ -63,14 +66,35 @@ func (b *bench) sections() []string {
 	return out
 }
 
+// ownColumn heads the column of CouchDB direct on our own view, in the sections that have it.
+const ownColumn = "CouchDB direct, our view"
+
+// hasOwn reports whether a section has figures of CouchDB direct on our own view.
+func (b *bench) hasOwn(sec string) bool {
+	for _, r := range b.results {
+		if r.section == sec && len(r.own) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// withOwn drops the cell of our own view (the fifth) from a row of a section without it.
+func withOwn(own bool, cells ...string) []string {
+	if own {
+		return cells
+	}
+	return append(cells[:4:4], cells[5:]...)
+}
+
 // printTable writes the figures to the terminal.
 func (b *bench) printTable() {
 	w := b.out
-	cols := []int{46, 22, 22, 22, 22, 8}
+	cols := []int{46, 24, 24, 24, 24, 24, 8}
 	row := func(cells ...string) {
 		var line strings.Builder
 		for i, c := range cells {
-			line.WriteString(pad(c, cols[i]))
+			line.WriteString(pad(c, cols[min(i, len(cols)-1)]))
 			line.WriteString(" ")
 		}
 		fmt.Fprintln(w, strings.TrimRight(line.String(), " "))
@@ -78,12 +102,20 @@ func (b *bench) printTable() {
 	fmt.Fprintln(w)
 	for _, sec := range b.sections() {
 		fmt.Fprintln(w, sec)
-		row("  figure", "service on CouchDB", "CouchDB direct", "service ÷ direct", "service on embedded", "target")
+		own := b.hasOwn(sec)
+		row(withOwn(own, "  figure", "service on CouchDB", "CouchDB direct", "service ÷ direct", ownColumn, "service on embedded", "target")...)
 		for _, r := range b.results {
 			if r.section != sec {
 				continue
 			}
-			row("  "+r.name+" ("+r.unit+")", r.svc.spread(), r.direct.spread(), r.ratio().ratioSpread(), r.emb.spread(), r.verdict())
+			row(withOwn(own, "  "+r.name+" ("+r.unit+")", r.svc.spread(), r.direct.spread(), r.ratio().ratioSpread(), r.own.spread(), r.emb.spread(), r.verdict())...)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(b.indexRows) > 0 {
+		fmt.Fprintln(w, b.indexSection())
+		for _, r := range b.indexTable() {
+			fmt.Fprintln(w, "  "+strings.Join(r, " | "))
 		}
 		fmt.Fprintln(w)
 	}
@@ -136,23 +168,29 @@ func (b *bench) markdown() []byte {
 	p("the file is regenerated).\n\n")
 
 	p("## How to run\n\n```sh\n")
-	p("make bench                                      # everything, about 8 minutes on 2 cores; rewrites this file\n")
-	p("make bench BENCHFLAGS='-runs 9 -duration 3s'    # more and longer runs\n")
-	p("make bench BENCHFLAGS='-couch http://admin:password@127.0.0.1:5984'  # Apache CouchDB (docker compose up couchdb)\n")
-	p("go run ./cmd/recbench -only list,download -out /tmp/b.md  # some cases; -h lists every flag\n")
+	p("make bench BENCHFLAGS='-couch http://admin:password@127.0.0.1:5984'  # against Apache CouchDB: the figures that count; rewrites this file\n")
+	p("make bench BENCHFLAGS='-couch URL -runs 9 -duration 3s'             # more and longer runs\n")
+	p("go run ./cmd/recbench -couch URL -only list,index -runs 2 -out /tmp/b.md  # some cases; -h lists every flag\n")
+	p("make bench                                      # without -couch: a pouchdb-server recbench starts (make testdeps), secondary figures\n")
 	p("go test -run '^$' -bench . -benchmem -count 10 ./pkg/crossbar/ ./pkg/recording/ > new.txt  # hot functions\n")
 	p("benchstat old.txt new.txt                       # compare two of those\n")
 	p("```\n\n")
-	p("With `-couch`, the demo account's databases on that server are dropped and rewritten, CouchDB's CPU\n")
-	p("time is not counted (it is not our child process), and the scale case measures CouchDB at the main\n")
-	p("size only (the other sizes need servers of their own, which recbench only starts for pouchdb-server).\n\n")
+	p("With `-couch`, recbench starts no pouchdb-server: the demo account's month databases on that server are\n")
+	p("dropped and rewritten, with our `_design/%s` and Kazoo's `_design/%s` (crossbar's listing views, as\n", couchviews.DesignName, kazooDesignName)
+	p("every Kazoo deployment has them), CouchDB's CPU time is not counted (it is not our child process), the\n")
+	p("scale case measures CouchDB at the main size only (the other sizes need servers of their own, which\n")
+	p("recbench only starts for pouchdb-server), and the retention sweeper runs on the embedded store only (a\n")
+	p("sweep walks every account of its server). Without `-couch` the database is a pouchdb-server: it serves\n")
+	p("attachments from memory and builds views slowly, so its figures say little about production.\n\n")
 	p("## Machine and run\n\n")
 	for _, f := range machine() {
 		p("- **%s**: %s\n", f.name, f.value)
 	}
 	p("- **Database**: %s", b.couchVer)
 	if b.pouch != nil {
-		p(", in memory, started by recbench from `%s` with `--max-old-space-size=%d`", b.cfg.pouchDir, b.cfg.pouchHeap)
+		p(", in memory, started by recbench from `%s` with `--max-old-space-size=%d` (**not Apache CouchDB**: secondary figures)", b.cfg.pouchDir, b.cfg.pouchHeap)
+	} else {
+		p(", at `%s` (`-couch`, on the same machine when that is loopback)", b.couch.base.Host)
 	}
 	p("\n- **Date**: %s\n", b.started.UTC().Format("2006-01-02 15:04 MST"))
 	p("- **Wall time of this run**: %v (`go run ./cmd/recbench %s`)\n", time.Since(b.started).Round(time.Second), strings.Join(b.args(), " "))
@@ -166,9 +204,15 @@ func (b *bench) markdown() []byte {
 	if b.bigID != "" {
 		p("- **Download**: the audio of `%s` is replaced by a %d MB attachment (incompressible bytes).\n", b.bigID, b.bigSize>>20)
 	}
-	p("- **Listing runs**: %v or %d requests per side, whichever ends first; concurrency %s.\n", b.cfg.listDur, b.cfg.maxReq, intsString(b.cfg.conc))
-	p("- **Scale points**: embedded %s; CouchDB %s and the main data set (%s), %v per side per run.\n\n",
-		sizesString(b.cfg.scaleEmb), sizesString(b.cfg.scaleCouch), human(len(b.set.recordings)), b.cfg.scaleDur)
+	p("- **Listing runs**: page_size=%d over %s (a calendar month); %v or %d requests per side, whichever ends first; concurrency %s.\n",
+		listPageSize, b.monthWindow(), b.cfg.listDur, b.cfg.maxReq, intsString(b.cfg.conc))
+	if b.pouch != nil {
+		p("- **Scale points**: embedded %s; CouchDB %s and the main data set (%s), %v per side per run.\n\n",
+			sizesString(b.cfg.scaleEmb), sizesString(b.cfg.scaleCouch), human(len(b.set.recordings)), b.cfg.scaleDur)
+	} else {
+		p("- **Scale points**: embedded %s; CouchDB the main data set (%s) only, %v per side per run.\n\n",
+			sizesString(b.cfg.scaleEmb), human(len(b.set.recordings)), b.cfg.scaleDur)
+	}
 
 	p("## Targets\n\n| Target | Figure | Measured | |\n|---|---|---|---|\n")
 	for _, r := range b.results {
@@ -181,7 +225,7 @@ func (b *bench) markdown() []byte {
 			measured = "max " + num(max(r.svc.max(), r.emb.max()))
 			if len(r.svc) == 0 {
 				measured = "max " + num(r.emb.max())
-			} else if len(r.emb) == 0 {
+			} else if len(r.emb) == 0 || r.target.svcOnly {
 				measured = "max " + num(r.svc.max())
 			}
 			if r.unit == "×" {
@@ -193,6 +237,9 @@ func (b *bench) markdown() []byte {
 			measured = "embedded " + r.emb.spread() + "×"
 		case medianAtMost:
 			measured = "CouchDB " + r.svc.spread() + "×, embedded " + r.emb.spread() + "×"
+			if r.target.svcOnly {
+				measured = "service on CouchDB " + r.svc.spread() + "×"
+			}
 		}
 		verdict := "met"
 		if r.missed() {
@@ -203,8 +250,10 @@ func (b *bench) markdown() []byte {
 	p("\n## Figures\n\n")
 	for _, sec := range b.sections() {
 		p("### %s\n\n", sec)
-		p("| Figure | Service on CouchDB | CouchDB direct | Service ÷ direct | Service on embedded | Target |\n")
-		p("|---|---|---|---|---|---|\n")
+		own := b.hasOwn(sec)
+		cells := func(c ...string) { p("| %s |\n", strings.Join(withOwn(own, c...), " | ")) }
+		cells("Figure", "Service on CouchDB", "CouchDB direct", "Service ÷ direct", ownColumn, "Service on embedded", "Target")
+		cells("---", "---", "---", "---", "---", "---", "---")
 		for _, r := range b.results {
 			if r.section != sec {
 				continue
@@ -213,7 +262,7 @@ func (b *bench) markdown() []byte {
 			if r.target != nil {
 				t = r.target.text + ": " + r.verdict()
 			}
-			p("| %s (%s) | %s | %s | %s | %s | %s |\n", r.name, r.unit, r.svc.spread(), r.direct.spread(), r.ratio().ratioSpread(), r.emb.spread(), t)
+			cells(r.name+" ("+r.unit+")", r.svc.spread(), r.direct.spread(), r.ratio().ratioSpread(), r.own.spread(), r.emb.spread(), t)
 		}
 		for _, r := range b.results {
 			if r.section == sec && r.note != "" {
@@ -223,6 +272,16 @@ func (b *bench) markdown() []byte {
 		p("\n")
 	}
 
+	if len(b.indexRows) > 0 {
+		p("### %s\n\n", b.indexSection())
+		for i, r := range b.indexTable() {
+			p("| %s |\n", strings.Join(r, " | "))
+			if i == 0 {
+				p("|%s\n", strings.Repeat("---|", len(r)))
+			}
+		}
+		p("\n%s\n\n", b.indexNote)
+	}
 	p("## How the figures were taken\n\n")
 	for _, f := range b.facts {
 		p("- **%s**: %s\n", f.name, f.value)
@@ -255,10 +314,16 @@ func (b *bench) markdown() []byte {
 	return w.Bytes()
 }
 
+// args are the command line of the run, with passwords in URLs (-couch) masked.
 func (b *bench) args() []string {
-	a := os.Args[1:]
-	if len(a) == 0 {
+	if len(os.Args) < 2 {
 		return []string{"(defaults)"}
+	}
+	a := append([]string(nil), os.Args[1:]...)
+	for i, s := range a {
+		if u, err := url.Parse(s); err == nil && u.User != nil {
+			a[i] = u.Redacted()
+		}
 	}
 	return a
 }

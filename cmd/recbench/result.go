@@ -13,6 +13,7 @@ type result struct {
 	unit    string
 	svc     series // service on CouchDB
 	direct  series // CouchDB direct
+	own     series // CouchDB direct, our own view (list cases only; a column of its own)
 	emb     series // service on the embedded store
 	target  *target
 	note    string
@@ -33,6 +34,9 @@ type target struct {
 	kind  targetKind
 	bound float64
 	text  string
+	// svcOnly judges the service on CouchDB alone (absAtMost, medianAtMost): the embedded
+	// store's figures are shown beside it, not held to the bound.
+	svcOnly bool
 }
 
 // ratio is the paired svc/direct series.
@@ -45,7 +49,7 @@ func (r result) ratio() series {
 
 // verdict says whether the target is met: "met", "MISSED", or "" without a target.
 func (r result) verdict() string {
-	if r.target == nil || (len(r.svc) == 0 && len(r.emb) == 0) || (r.target.kind <= ratioAtMost && len(r.ratio()) == 0) {
+	if r.target == nil || (len(r.svc) == 0 && (len(r.emb) == 0 || r.target.svcOnly)) || (r.target.kind <= ratioAtMost && len(r.ratio()) == 0) {
 		return ""
 	}
 	ok := false
@@ -59,14 +63,14 @@ func (r result) verdict() string {
 		if len(r.svc) == 0 {
 			worst = r.emb.max()
 		}
-		if len(r.emb) == 0 {
+		if len(r.emb) == 0 || r.target.svcOnly {
 			worst = r.svc.max()
 		}
 		ok = worst <= r.target.bound
 	case embRatioAtMost:
 		ok = r.emb.median() <= r.target.bound
 	case medianAtMost:
-		ok = (len(r.svc) == 0 || r.svc.median() <= r.target.bound) && (len(r.emb) == 0 || r.emb.median() <= r.target.bound)
+		ok = (len(r.svc) == 0 || r.svc.median() <= r.target.bound) && (len(r.emb) == 0 || r.target.svcOnly || r.emb.median() <= r.target.bound)
 	}
 	if ok {
 		return "met"
@@ -80,6 +84,9 @@ func (b *bench) add(r result) {
 	b.results = append(b.results, r)
 	line := fmt.Sprintf("%s / %s [%s]: service(couch) %s, direct %s, ratio %s, service(embedded) %s",
 		r.section, r.name, r.unit, r.svc.spread(), r.direct.spread(), r.ratio().ratioSpread(), r.emb.spread())
+	if len(r.own) > 0 {
+		line += ", direct on our view " + r.own.spread()
+	}
 	if v := r.verdict(); v != "" {
 		line += " — target " + r.target.text + ": " + v
 	}

@@ -223,13 +223,14 @@ func watchRSS(pid int) *rssWatch {
 func (w *rssWatch) sample() {
 	if m, err := procStatus(w.pid); err == nil {
 		w.peak.rss = max(w.peak.rss, m.rss, m.hwm)
+		w.peak.hwm = max(w.peak.hwm, m.hwm)
 		w.peak.anon = max(w.peak.anon, m.anon)
 		w.peak.file = max(w.peak.file, m.file)
 	}
 }
 
-// stop returns the peaks: VmRSS (the sampled maximum, or VmHWM since the reset if higher)
-// and the sampled maxima of RssAnon and RssFile.
+// stop returns the peaks: VmRSS (the sampled maximum, or VmHWM since the reset if higher),
+// VmHWM as the kernel keeps it since the reset, and the sampled maxima of RssAnon and RssFile.
 func (w *rssWatch) stop() memStatus {
 	close(w.stopped)
 	<-w.done
