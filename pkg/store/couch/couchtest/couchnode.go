@@ -37,10 +37,12 @@ type couchNode struct {
 }
 
 // Node ports: couchdb.sh also uses port+100 (Erlang distribution) and port+200 (the
-// directory's own epmd), so a node needs three free ports.
+// directory's own epmd), so a node needs three free ports. They are below Linux's ephemeral
+// range (32768 up), so a test server on a port the kernel picked never lands on a node's port,
+// and clear of CI's single node (15984) and cluster (25980).
 const (
-	nodePortLow   = 30000
-	nodePortHigh  = 39800
+	nodePortLow   = 17000
+	nodePortHigh  = 24800
 	nodeStartWait = 90 * time.Second
 )
 
