@@ -136,7 +136,7 @@ func TestBuildProgressOnATerminal(t *testing.T) {
 	var out bytes.Buffer
 	p := newBuildProgress(&out, true, []string{"_design/recordingsd"})
 	targets := []buildTarget{
-		{name: "account/aa/aa/aaaa-202603", work: couch.IndexWork{Changes: 1000, Known: true}},
+		{name: "account/aa/aa/aaaa-202603", work: couch.IndexWork{Changes: 1000, Known: true, ByDesign: map[string]int64{"_design/recordingsd": 1000}}},
 		{name: "account/aa/aa/aaaa-202602", work: couch.IndexWork{Changes: 0, Known: true, Current: true}},
 	}
 	p.plan(targets)
@@ -159,6 +159,29 @@ func TestBuildProgressOnATerminal(t *testing.T) {
 	}
 	if !strings.HasSuffix(out.String(), "\r\x1b[Kviews build done: 2 month databases in 10s (1 built, 1 already built, 0 failed), 1,000 documents indexed\n") {
 		t.Errorf("summary: got %q, want it last, over the progress line", out.String())
+	}
+}
+
+// A build resumed after an interruption meets CouchDB's run under way, whose tasks count
+// from before: documents indexed are what was planned minus what is left.
+func TestBuildProgressCountsFromThePlan(t *testing.T) {
+	var out bytes.Buffer
+	p := newBuildProgress(&out, false, []string{"_design/recordingsd", "_design/recordingsd_retention"})
+	target := buildTarget{name: "account/aa/aa/aaaa-202603", work: couch.IndexWork{Changes: 700, Known: true,
+		ByDesign: map[string]int64{"_design/recordingsd": 600, "_design/recordingsd_retention": 100}}}
+	p.plan([]buildTarget{target})
+	p.start(target)
+	key := func(design string) couch.IndexKey { return couch.IndexKey{DB: target.name, Design: design} }
+	p.observe(map[couch.IndexKey]couch.IndexProgress{
+		key("_design/recordingsd"):           {Done: 700, Total: 1000}, // 300 left of the 600 planned
+		key("_design/recordingsd_retention"): {Done: 5, Total: 1000},   // more left than planned: none read yet
+	})
+	if !strings.Contains(p.line(), "300/700 documents indexed (42%)") {
+		t.Errorf("progress: %q, want 300 of 700 documents indexed", p.line())
+	}
+	p.observe(map[couch.IndexKey]couch.IndexProgress{key("_design/recordingsd"): {Done: 650, Total: 1000}}) // another copy, behind
+	if !strings.Contains(p.line(), "300/700 documents indexed") {
+		t.Errorf("progress went back: %q", p.line())
 	}
 }
 

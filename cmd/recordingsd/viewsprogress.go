@@ -44,10 +44,11 @@ type buildProgress struct {
 	drawn     bool // a progress line is on the terminal, to be overwritten
 }
 
-// dbBuild is a database being built: when it started and the most CouchDB has reported its
-// indexes to have read, by design document (they are built one after the other).
+// dbBuild is a database being built: when it started, what its indexes had to read by design
+// document, and the most they have been reported to have read since.
 type dbBuild struct {
 	started time.Time
+	work    couch.IndexWork
 	seen    map[string]int64
 }
 
@@ -124,9 +125,17 @@ func (p *buildProgress) observe(tasks map[couch.IndexKey]couch.IndexProgress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for key, t := range tasks {
-		if b, ok := p.building[key.DB]; ok {
-			b.seen[key.Design] = max(b.seen[key.Design], t.Done)
+		b, ok := p.building[key.DB]
+		if !ok {
+			continue
 		}
+		// A task counts from the start of CouchDB's run, which may predate this build (an
+		// interrupted one): what is left says more.
+		read := t.Done
+		if planned, ok := b.work.ByDesign[key.Design]; ok && b.work.Known {
+			read = min(planned, max(0, planned-(t.Total-t.Done)))
+		}
+		b.seen[key.Design] = max(b.seen[key.Design], read)
 	}
 	switch {
 	case p.terminal:
@@ -140,7 +149,7 @@ func (p *buildProgress) observe(tasks map[couch.IndexKey]couch.IndexProgress) {
 func (p *buildProgress) start(t buildTarget) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.building[t.name] = &dbBuild{started: time.Now(), seen: map[string]int64{}}
+	p.building[t.name] = &dbBuild{started: time.Now(), work: t.work, seen: map[string]int64{}}
 }
 
 // finish records the end of one database's build; one cut short by the operator is

@@ -26,7 +26,13 @@ type IndexBuilder struct {
 	// long shares the store's transport settings but has no response deadline: a view
 	// query answers only once its index is built, minutes later for a big month database.
 	long *http.Client
+	// checkEvery is how often a build's index info is read while its query waits.
+	checkEvery time.Duration
 }
+
+// indexCheckEvery is IndexBuilder.checkEvery: often enough that a query CouchDB forgot to
+// release ends soon after its index is built, rarely enough to cost nothing.
+const indexCheckEvery = 5 * time.Second
 
 // builtDesign is one design document to build, with the view whose query builds it: every
 // view of a design document shares one index, so querying any one builds them all.
@@ -40,7 +46,7 @@ type builtDesign struct {
 func NewIndexBuilder(store *Store, designs ...*couchviews.Design) *IndexBuilder {
 	transport := store.http.Transport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = 0
-	b := &IndexBuilder{store: store, long: &http.Client{Transport: transport}}
+	b := &IndexBuilder{store: store, long: &http.Client{Transport: transport}, checkEvery: indexCheckEvery}
 	for _, d := range designs {
 		b.designs = append(b.designs, builtDesign{design: d, view: firstView(d), cache: &designCache{installed: map[string]bool{}}})
 	}
@@ -83,6 +89,8 @@ type IndexWork struct {
 	// Current is true when every design document is installed and current: then, with no
 	// changes pending, there is nothing to do.
 	Current bool
+	// ByDesign splits Changes by design document _id.
+	ByDesign map[string]int64
 }
 
 // Pending estimates the work of building db's indexes, without changing anything. A design
@@ -103,7 +111,7 @@ func (b *IndexBuilder) Pending(ctx context.Context, db recording.MonthDB) (Index
 		return IndexWork{}, couchError(err, "month database", dbName)
 	}
 	changes, changesKnown := seqNumber(info.UpdateSeq)
-	work := IndexWork{Known: true, Current: true}
+	work := IndexWork{Known: true, Current: true, ByDesign: map[string]int64{}}
 	for _, d := range b.designs {
 		installed, err := b.store.readDoc(ctx, dbName, d.design.ID())
 		if err != nil && !isStatus(err, http.StatusNotFound) {
@@ -115,6 +123,7 @@ func (b *IndexBuilder) Pending(ctx context.Context, db recording.MonthDB) (Index
 		}
 		if installed == nil || !sameIndex(installed, d.design.Doc()) {
 			work.Changes += changes
+			work.ByDesign[d.design.ID()] = changes
 			work.Known = work.Known && changesKnown
 			continue
 		}
@@ -123,6 +132,7 @@ func (b *IndexBuilder) Pending(ctx context.Context, db recording.MonthDB) (Index
 			return IndexWork{}, err
 		}
 		work.Changes += n
+		work.ByDesign[d.design.ID()] = n
 		work.Known = work.Known && ok
 	}
 	return work, nil
@@ -177,11 +187,17 @@ func (b *IndexBuilder) install(ctx context.Context, dbName string, d builtDesign
 const serverTimeoutPause = time.Second
 
 // query reads no rows of the design's first view: CouchDB answers once the index is built.
-// CouchDB gives up on its side after fabric's request_timeout (60 s by default) with a 500
-// "timeout" while the build goes on: then it is asked again.
+// It may keep us waiting longer: it gives up on its side after fabric's request_timeout
+// (60 s by default) with a 500 "timeout" while the build goes on, and a query that arrived
+// during a run some earlier, abandoned query started is not always released when the index
+// is done (until that timeout: seen with CouchDB 3.4.3). Either way it is asked again: after
+// the timeout, or once the index info says nothing is pending.
 func (b *IndexBuilder) query(ctx context.Context, dbName string, d builtDesign) error {
 	for {
-		err := b.queryOnce(ctx, dbName, d)
+		built, err := b.queryUntilBuilt(ctx, dbName, d)
+		if built {
+			continue // a fresh query answers at once
+		}
 		var se *statusError
 		if !errors.As(err, &se) || se.Status != http.StatusInternalServerError || se.Kind != "timeout" {
 			return err
@@ -190,6 +206,32 @@ func (b *IndexBuilder) query(ctx context.Context, dbName string, d builtDesign) 
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(serverTimeoutPause):
+		}
+	}
+}
+
+// queryUntilBuilt runs one query; built is true when it was given up because the index
+// info says the index has nothing pending while the query still waits.
+func (b *IndexBuilder) queryUntilBuilt(ctx context.Context, dbName string, d builtDesign) (built bool, err error) {
+	queryCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- b.queryOnce(queryCtx, dbName, d) }()
+	check := time.NewTicker(b.checkEvery)
+	defer check.Stop()
+	for {
+		select {
+		case err := <-done:
+			return false, err
+		case <-check.C:
+			infoCtx, cancelInfo := b.store.bounded(ctx)
+			pending, known, err := b.store.indexPending(infoCtx, dbName, d.design)
+			cancelInfo()
+			if err == nil && known && pending == 0 {
+				cancel()
+				<-done
+				return true, nil
+			}
 		}
 	}
 }
