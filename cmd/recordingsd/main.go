@@ -4,6 +4,7 @@
 //	recordingsd seed --config FILE [sizes]       write the demo data set
 //	recordingsd token --config FILE --account ID [--user ID] [--admin]   mint a Kazoo token
 //	recordingsd purge --config FILE [--dry-run]  apply recordings.retention now
+//	recordingsd views build --config FILE [--account ID] [--months N]   build CouchDB indexes ahead of time
 package main
 
 import (
@@ -43,8 +44,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(ctx, args, getenv, stdout, stderr)
 	case "purge":
 		return purge(ctx, args, getenv, stdout, stderr)
+	case "views":
+		return views(ctx, args, getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (serve, seed, token, purge)", cmd)
+		return fmt.Errorf("unknown command %q (serve, seed, token, purge, views)", cmd)
 	}
 }
 

@@ -33,6 +33,9 @@ func apiError(err error, id string) *crossbar.APIError {
 	case recording.EForbidden:
 		return crossbar.Forbidden()
 	case recording.EUnavailable:
+		if wait := recording.RetryAfter(err); wait > 0 {
+			return crossbar.DatastoreBusy(recording.ErrorMessage(err), wait)
+		}
 		return crossbar.DatastoreUnreachable()
 	default:
 		return crossbar.Internal()

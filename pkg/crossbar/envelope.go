@@ -75,6 +75,9 @@ func WriteError(w http.ResponseWriter, meta Meta, err *APIError) {
 		WriteError(w, meta, Internal()) // Internal's data always encodes: no loop
 		return
 	}
+	if err.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(err.RetryAfter)))
+	}
 	writeBody(w, err.Status, meta, body)
 }
 

@@ -121,10 +121,11 @@ func TestWriteSuccessStampsTheCurrentTime(t *testing.T) {
 func TestWriteError(t *testing.T) {
 	stopClock(t)
 	tests := []struct {
-		name       string
-		err        *APIError
-		wantStatus int
-		want       string
+		name           string
+		err            *APIError
+		wantStatus     int
+		wantRetryAfter string
+		want           string
 	}{
 		{
 			name: "malformed recording id", err: BadIdentifier("foo"), wantStatus: 404,
@@ -142,6 +143,11 @@ func TestWriteError(t *testing.T) {
 			name: "no data is an empty object", err: &APIError{Status: 418, Message: "teapot"}, wantStatus: 418,
 			want: `{"data":{},"status":"error","error":"418","message":"teapot","request_id":"req-1","timestamp":"2020-05-12T15:36:52Z","version":"4.3.142","node":"bm9kZQ","auth_token":"tok"}` + "\n",
 		},
+		{
+			name: "a busy datastore says when to retry", err: DatastoreBusy("index being built", 2100*time.Millisecond), wantStatus: 503,
+			wantRetryAfter: "3",
+			want:           `{"data":{"message":"index being built","retry_after":3},"status":"error","error":"503","message":"datastore_busy","request_id":"req-1","timestamp":"2020-05-12T15:36:52Z","version":"4.3.142","node":"bm9kZQ","auth_token":"tok"}` + "\n",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,6 +158,9 @@ func TestWriteError(t *testing.T) {
 			}
 			if rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("X-Request-ID") != "req-1" {
 				t.Errorf("headers = %v", rec.Header())
+			}
+			if got := rec.Header().Get("Retry-After"); got != tt.wantRetryAfter {
+				t.Errorf("Retry-After = %q, want %q", got, tt.wantRetryAfter)
 			}
 			if got := rec.Body.String(); got != tt.want {
 				t.Errorf("body\n got %s\nwant %s", got, tt.want)

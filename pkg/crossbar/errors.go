@@ -3,7 +3,9 @@ package crossbar
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
+	"time"
 )
 
 // APIError is one Kazoo error response: the HTTP status, the envelope's message and its data.
@@ -11,6 +13,8 @@ type APIError struct {
 	Status  int
 	Message string
 	Data    any
+	// RetryAfter, when positive, is sent as the Retry-After header (whole seconds, rounded up).
+	RetryAfter time.Duration
 }
 
 // Error renders the whole response body's gist, data included, for logs.
@@ -93,6 +97,20 @@ func RangeNotSatisfiable(size int64) *APIError {
 // DatastoreUnreachable is 503: the datastore did not answer.
 func DatastoreUnreachable() *APIError {
 	return systemError(http.StatusServiceUnavailable, "datastore_unreachable", "datastore unreachable", nil)
+}
+
+// DatastoreBusy is 503 for a datastore that answers but cannot serve this request yet (an
+// index being built); text says what is going on, retryAfter when to come back.
+func DatastoreBusy(text string, retryAfter time.Duration) *APIError {
+	e := systemError(http.StatusServiceUnavailable, "datastore_busy", text,
+		map[string]any{"retry_after": retryAfterSeconds(retryAfter)})
+	e.RetryAfter = retryAfter
+	return e
+}
+
+// retryAfterSeconds is a Retry-After value: whole seconds, rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
 }
 
 // Internal is 500. It never carries details: those belong in the log, not the response.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestErrorShapes lists every error this package makes, as the client sees it:
@@ -28,6 +29,8 @@ func TestErrorShapes(t *testing.T) {
 		{PayloadTooLarge(1024), 413, "payload_too_large", `{"limit":1024,"message":"payload too large"}`},
 		{RangeNotSatisfiable(5000), 416, "range_not_satisfiable", `{"message":"range not satisfiable","size":5000}`},
 		{DatastoreUnreachable(), 503, "datastore_unreachable", `{"message":"datastore unreachable"}`},
+		{DatastoreBusy("the listing index of 2024-02 is being built", 1500*time.Millisecond), 503, "datastore_busy",
+			`{"message":"the listing index of 2024-02 is being built","retry_after":2}`},
 		{Internal(), 500, "internal_error", `{"message":"internal error"}`},
 		{NotFound(), 404, "not_found", `{"message":"not found"}`},
 		{InvalidJSON("invalid character 'x' around byte 3"), 400, "invalid JSON in request body",

@@ -3,6 +3,7 @@ package recording
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. The HTTP layer maps each code to a status in exactly one place.
@@ -20,6 +21,9 @@ type Error struct {
 	Code    string
 	Message string
 	Err     error // underlying cause, for logs only
+	// RetryAfter, when positive, says the same request should succeed after about this long
+	// (an index being built): the HTTP layer sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -60,6 +64,15 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// RetryAfter returns the retry hint of the first *Error in err's chain, 0 when there is none.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // IsNotFound reports whether err carries ENotFound.

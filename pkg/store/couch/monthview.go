@@ -12,7 +12,8 @@ import (
 // database is known to exist and the design document to be installed. A missing database
 // skips read (no rows). The view may be missing because the database was deleted and
 // re-created, or someone removed our design document: then what was cached is forgotten and
-// the checks run once more. what names the index in errors.
+// the checks run once more. what names the index in errors. A read that meets the index
+// being built answers before ctx's deadline (readWatchingIndex).
 func (s *Store) readMonthView(ctx context.Context, dbName string, design *couchviews.Design, cache *designCache, what string, read func() error) error {
 	for attempt := 0; ; attempt++ {
 		exists, err := s.monthExists(ctx, dbName)
@@ -26,7 +27,7 @@ func (s *Store) readMonthView(ctx context.Context, dbName string, design *couchv
 			}
 			return err
 		}
-		err = read()
+		err = s.readWatchingIndex(ctx, dbName, design, what, read)
 		if isStatus(err, http.StatusNotFound) && attempt == 0 {
 			s.months.forget(dbName)
 			s.ranges.forget(dbName)

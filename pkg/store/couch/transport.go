@@ -99,6 +99,15 @@ func parseServerURL(cfg Config) (base *url.URL, username, password string, err e
 // do sends one request outside kivik. Each path segment is escaped on its own, so
 // "account/ab/cd/…-202401" travels as account%2Fab%2Fcd%2F…-202401, as CouchDB expects.
 func (s *Store) do(ctx context.Context, method string, segments []string, query url.Values, header http.Header, body io.Reader) (*http.Response, error) {
+	req, err := s.newRequest(ctx, method, segments, query, header, body)
+	if err != nil {
+		return nil, err
+	}
+	return s.http.Do(req)
+}
+
+// newRequest builds what do sends, for clients other than s.http.
+func (s *Store) newRequest(ctx context.Context, method string, segments []string, query url.Values, header http.Header, body io.Reader) (*http.Request, error) {
 	u := *s.base
 	rawPath := strings.TrimSuffix(s.base.EscapedPath(), "/")
 	for _, seg := range segments {
@@ -124,7 +133,7 @@ func (s *Store) do(ctx context.Context, method string, segments []string, query 
 	if s.username != "" || s.password != "" {
 		req.SetBasicAuth(s.username, s.password)
 	}
-	return s.http.Do(req)
+	return req, nil
 }
 
 // statusError is a non-2xx answer to one of our raw requests. HTTPStatus lets
