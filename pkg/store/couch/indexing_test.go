@@ -44,7 +44,11 @@ func (c scriptedCouch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
-		_, _ = w.Write([]byte(`{"total_rows":1,"offset":0,"rows":[{"id":"202403-a","key":[63877305600,"202403-a"],"value":null,"doc":{"_id":"202403-a","_rev":"1-a","pvt_type":"call_recording","pvt_created":63877305600}}]}`))
+		if strings.HasSuffix(path, "/"+couchviews.ViewCreatedRange) {
+			_, _ = w.Write([]byte(`{"rows":[{"key":null,"value":{"sum":63877305600,"count":1,"min":63877305600,"max":63877305600,"sumsqr":0}}]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"total_rows":1,"offset":0,"rows":[{"id":"202403-a","key":[63877305600,"202403-a"],"value":{"_id":"202403-a","_rev":"1-a","pvt_type":"call_recording","pvt_created":63877305600}}]}`))
 	case strings.HasSuffix(path, "/"+couchviews.DesignID):
 		doc := couchviews.Recordings.Doc()
 		doc["_rev"] = "1-design"
