@@ -28,15 +28,12 @@ func (s *Store) putDoc(ctx context.Context, dbName, id string, doc any, what str
 	if err != nil {
 		return "", recording.Errorf(recording.EInvalid, "%s: cannot encode: %v", what, err)
 	}
-	resp, err := s.do(ctx, http.MethodPut, []string{dbName, id}, s.writeQuery(nil),
+	resp, err := s.doOK(ctx, http.MethodPut, []string{dbName, id}, s.writeQuery(nil),
 		http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}, bytes.NewReader(body))
 	if err != nil {
 		return "", err
 	}
 	defer drainClose(resp.Body)
-	if err := statusErr(resp); err != nil {
-		return "", err
-	}
 	var result struct {
 		Rev string `json:"rev"`
 	}
@@ -51,15 +48,12 @@ func (s *Store) putDoc(ctx context.Context, dbName, id string, doc any, what str
 
 // deleteDoc deletes one document (DELETE /db/id?rev=) and settles a 202.
 func (s *Store) deleteDoc(ctx context.Context, dbName, id, rev, what string) error {
-	resp, err := s.do(ctx, http.MethodDelete, []string{dbName, id}, s.writeQuery(url.Values{"rev": {rev}}),
+	resp, err := s.doOK(ctx, http.MethodDelete, []string{dbName, id}, s.writeQuery(url.Values{"rev": {rev}}),
 		http.Header{"Accept": {"application/json"}}, nil)
 	if err != nil {
 		return err
 	}
 	defer drainClose(resp.Body)
-	if err := statusErr(resp); err != nil {
-		return err
-	}
 	var result struct {
 		Rev string `json:"rev"`
 	}
@@ -114,11 +108,10 @@ func (s *Store) settleAccepted(ctx context.Context, dbName, id, newRev string, d
 		return newRev, nil
 	}
 	if !deletion { // a losing tombstone changes nothing; a live branch must go
-		del, err := s.do(ctx, http.MethodDelete, []string{dbName, id}, url.Values{"rev": {newRev}},
+		del, err := s.doOK(ctx, http.MethodDelete, []string{dbName, id}, url.Values{"rev": {newRev}},
 			http.Header{"Accept": {"application/json"}}, nil)
 		if err == nil {
 			drainClose(del.Body)
-			err = statusErr(del)
 		}
 		if err != nil {
 			s.logger.Warn("could not withdraw a conflicting edit a lagging copy accepted",

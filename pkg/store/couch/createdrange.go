@@ -115,15 +115,12 @@ func (s *Store) monthMayHold(ctx context.Context, dbName string, m recording.Mon
 // readCreatedRange reads the reduced created_range view: one row of _stats, or none when the
 // database lists nothing.
 func (s *Store) readCreatedRange(ctx context.Context, dbName string) (createdRange, error) {
-	resp, err := s.do(ctx, http.MethodGet, []string{dbName, "_design", couchviews.DesignName, "_view", couchviews.ViewCreatedRange},
+	resp, err := s.doOK(ctx, http.MethodGet, []string{dbName, "_design", couchviews.DesignName, "_view", couchviews.ViewCreatedRange},
 		url.Values{"reduce": {"true"}}, http.Header{"Accept": {"application/json"}}, nil)
 	if err != nil {
 		return createdRange{}, err
 	}
 	defer drainClose(resp.Body)
-	if err := statusErr(resp); err != nil {
-		return createdRange{}, err
-	}
 	var answer struct {
 		Rows []struct {
 			Value struct {

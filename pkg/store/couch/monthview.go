@@ -3,6 +3,7 @@ package couch
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/recordingsd/recordingsd/couchviews"
 	"github.com/recordingsd/recordingsd/pkg/recording"
@@ -28,6 +29,9 @@ func (s *Store) readMonthView(ctx context.Context, dbName string, design *couchv
 			return err
 		}
 		err = s.readWatchingIndex(ctx, dbName, design, what, read)
+		if designReplaced(err) && attempt == 0 {
+			continue // CouchDB cut a read whose design document changed under it: read anew
+		}
 		if isStatus(err, http.StatusNotFound) && attempt == 0 {
 			s.months.forget(dbName)
 			s.ranges.forget(dbName)
@@ -39,4 +43,10 @@ func (s *Store) readMonthView(ctx context.Context, dbName string, design *couchv
 		}
 		return nil
 	}
+}
+
+// designReplaced reports CouchDB's 500 for a view read whose index process stopped because its
+// design document was replaced or deleted meanwhile ({shutdown,ddoc_updated}).
+func designReplaced(err error) bool {
+	return isStatus(err, http.StatusInternalServerError) && strings.Contains(err.Error(), "ddoc_updated")
 }

@@ -136,6 +136,20 @@ func (s *Store) newRequest(ctx context.Context, method string, segments []string
 	return req, nil
 }
 
+// doOK is do for a request that must be answered 2xx: another status comes back as a
+// *statusError (statusErr), its body drained. The caller drains and closes a 2xx body.
+func (s *Store) doOK(ctx context.Context, method string, segments []string, query url.Values, header http.Header, body io.Reader) (*http.Response, error) {
+	resp, err := s.do(ctx, method, segments, query, header, body)
+	if err != nil {
+		return nil, err
+	}
+	if err := statusErr(resp); err != nil {
+		drainClose(resp.Body)
+		return nil, err
+	}
+	return resp, nil
+}
+
 // statusError is a non-2xx answer to one of our raw requests. HTTPStatus lets
 // kivik.HTTPStatus and couchError treat it like kivik's own errors.
 type statusError struct {

@@ -25,15 +25,12 @@ type viewRow struct {
 // into a Doc (numbers exact, as recording.DecodeDoc keeps them). params are the view's query
 // parameters, JSON-encoded where CouchDB wants JSON (keys).
 func (s *Store) queryView(ctx context.Context, dbName, design, view string, params url.Values, each func(viewRow) error) error {
-	resp, err := s.do(ctx, http.MethodGet, []string{dbName, "_design", design, "_view", view}, params,
+	resp, err := s.doOK(ctx, http.MethodGet, []string{dbName, "_design", design, "_view", view}, params,
 		http.Header{"Accept": {"application/json"}}, nil)
 	if err != nil {
 		return err
 	}
 	defer drainClose(resp.Body)
-	if err := statusErr(resp); err != nil {
-		return err
-	}
 	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()
 	if err := expectDelim(dec, '{'); err != nil {
