@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/recordingsd/recordingsd/pkg/recording"
@@ -49,43 +52,140 @@ func (s *Store) OpenAttachment(ctx context.Context, accountID, id, name string, 
 	if r != nil {
 		header.Set("Range", fmt.Sprintf("bytes=%d-%d", r.Start, r.End))
 	}
+	var conn net.Conn // the connection the answer comes on, for its low-water mark
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(c httptrace.GotConnInfo) { conn = c.Conn }})
 	resp, err := s.do(ctx, http.MethodGet, []string{dbName, id, name}, nil, header, nil)
 	if err != nil {
 		return nil, couchError(err, what, dbName)
 	}
-	body, err := s.attachmentBody(resp, r)
+	stream := newAttachmentStream(resp.Body, conn, resp.ContentLength, s.cfg.RequestTimeout, cancel)
+	body, err := s.attachmentBody(resp, stream, r)
 	if err != nil {
+		stream.release()
 		drainClose(resp.Body)
 		return nil, couchError(err, what, dbName)
 	}
 	if !timer.Stop() {
+		stream.release()
 		_ = resp.Body.Close()
 		return nil, couchError(context.DeadlineExceeded, what, dbName)
 	}
 	ok = true
 	// From here on, RequestTimeout bounds each wait for CouchDB's next bytes instead.
-	stall := time.AfterFunc(s.cfg.RequestTimeout, cancel)
-	stall.Stop()
-	return &attachmentReader{Reader: &stallReader{r: body, timer: stall, limit: s.cfg.RequestTimeout}, body: resp.Body, cancel: cancel}, nil
+	return &attachmentReader{Reader: body, stream: stream, body: resp.Body, cancel: cancel}, nil
 }
 
-// stallReader cancels a download when CouchDB sends nothing for limit. Only the wait inside
-// Read counts, not a slow client's time between reads.
-type stallReader struct {
-	r     io.Reader
-	timer *time.Timer
-	limit time.Duration
+const (
+	// readLowWater is how many bytes a download waits for before its goroutine is woken.
+	// CouchDB sends an attachment in pieces of a few KB, and waking for each one cost the
+	// service several times more CPU than copying the bytes.
+	readLowWater = 128 << 10
+	// lowWaterPatience bounds the delay the mark adds when CouchDB sends slowly: after it,
+	// the read takes whatever has come.
+	lowWaterPatience = 100 * time.Millisecond
+	// transportReadBuffer is the transport's read buffer (newHTTPClient): bytes of a body
+	// that may have left the socket before the body is read.
+	transportReadBuffer = 4 << 10
+)
+
+// attachmentStream reads an attachment's body. It cancels the download when CouchDB sends
+// nothing for limit; only the wait inside Read counts, not a slow client's time between
+// reads. On a plain TCP connection on Linux it also raises the socket's low-water mark
+// (readLowWater) while more than that is still to come, so that each wake-up brings a large
+// piece. It lowers the mark before any read that could end the body (the connection then
+// goes back to the pool) and when CouchDB takes longer than lowWaterPatience to reach it.
+type attachmentStream struct {
+	body   io.Reader
+	left   int64 // bytes of body still to come; -1: unknown, and the mark stays down
+	limit  time.Duration
+	cancel context.CancelFunc
+	timer  *time.Timer
+
+	mu       sync.Mutex // between Read and the timer's callback
+	conn     net.Conn   // nil: no low-water mark
+	reading  bool
+	lowWater bool // the mark is raised on conn
 }
 
-func (s *stallReader) Read(p []byte) (int, error) {
-	s.timer.Reset(s.limit)
-	n, err := s.r.Read(p)
+func newAttachmentStream(body io.Reader, conn net.Conn, left int64, limit time.Duration, cancel context.CancelFunc) *attachmentStream {
+	s := &attachmentStream{body: body, conn: conn, left: left, limit: limit, cancel: cancel}
+	s.timer = time.AfterFunc(limit, s.expired)
 	s.timer.Stop()
+	return s
+}
+
+// patience is how long a read waits for the raised mark before taking what has come.
+func (s *attachmentStream) patience() time.Duration { return min(lowWaterPatience, s.limit/2) }
+
+func (s *attachmentStream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	// Raised only when this read cannot end the body, and when the mark can be reached even
+	// if the transport has already buffered part of what is left.
+	s.setLowWater(s.left > int64(len(p)) && s.left >= readLowWater+transportReadBuffer)
+	wait := s.limit
+	if s.lowWater {
+		wait = s.patience()
+	}
+	s.reading = true
+	s.timer.Reset(wait)
+	s.mu.Unlock()
+
+	n, err := s.body.Read(p)
+
+	s.mu.Lock()
+	s.reading = false
+	s.timer.Stop()
+	s.left -= int64(n)
+	s.mu.Unlock()
 	return n, err
 }
 
-// attachmentBody checks the answer and positions its body at the first requested byte.
-func (s *Store) attachmentBody(resp *http.Response, r *recording.Range) (io.Reader, error) {
+// expired runs when a read has waited its time. With the mark raised, it lowers it (the
+// read wakes if anything has come) and waits out the rest of limit; else CouchDB stalled.
+func (s *attachmentStream) expired() {
+	s.mu.Lock()
+	stalled := s.reading && !s.lowWater // not reading: the read ended as the timer fired
+	if s.reading && s.lowWater {
+		s.setLowWater(false)
+		s.timer.Reset(s.limit - s.patience())
+	}
+	s.mu.Unlock()
+	if stalled {
+		s.cancel()
+	}
+}
+
+// release stops the timer and lowers the mark; call it before closing the body.
+func (s *attachmentStream) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timer.Stop()
+	s.setLowWater(false)
+}
+
+// setLowWater raises or lowers the mark; s.mu is held.
+func (s *attachmentStream) setLowWater(on bool) {
+	if on == s.lowWater || s.conn == nil {
+		return
+	}
+	mark := 1
+	if on {
+		mark = readLowWater
+	}
+	if setReadLowWater(s.conn, mark) {
+		s.lowWater = on
+		return
+	}
+	if s.lowWater {
+		// A connection left with a raised mark would hang the next request sent on it.
+		_ = s.conn.Close()
+	}
+	s.conn, s.lowWater = nil, false
+}
+
+// attachmentBody checks the answer and positions body, which reads resp.Body, at the first
+// requested byte.
+func (s *Store) attachmentBody(resp *http.Response, body io.Reader, r *recording.Range) (io.Reader, error) {
 	if err := statusErr(resp); err != nil {
 		return nil, err
 	}
@@ -93,7 +193,7 @@ func (s *Store) attachmentBody(resp *http.Response, r *recording.Range) (io.Read
 		return nil, fmt.Errorf("attachment sent with Content-Encoding %q despite Accept-Encoding: identity", enc)
 	}
 	if r == nil {
-		return resp.Body, nil
+		return body, nil
 	}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
@@ -102,23 +202,25 @@ func (s *Store) attachmentBody(resp *http.Response, r *recording.Range) (io.Read
 			return nil, fmt.Errorf("asked for %s, got Content-Range %q", want, got)
 		}
 	case http.StatusOK:
-		if _, err := io.CopyN(io.Discard, resp.Body, r.Start); err != nil {
+		if _, err := io.CopyN(io.Discard, body, r.Start); err != nil {
 			return nil, fmt.Errorf("skip to byte %d: %w", r.Start, err)
 		}
 	default:
 		return nil, fmt.Errorf("unexpected status %d for a range request", resp.StatusCode)
 	}
-	return recording.ExactReader(resp.Body, r.Len()), nil
+	return recording.ExactReader(body, r.Len()), nil
 }
 
 // attachmentReader closes the response body and releases the request's context.
 type attachmentReader struct {
 	io.Reader
+	stream *attachmentStream
 	body   io.Closer
 	cancel context.CancelFunc
 }
 
 func (a *attachmentReader) Close() error {
+	a.stream.release()
 	err := a.body.Close()
 	a.cancel()
 	return err

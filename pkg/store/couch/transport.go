@@ -29,6 +29,7 @@ func newHTTPClient(cfg Config) *http.Client {
 			IdleConnTimeout:       60 * time.Second,
 			// CouchDB on loopback or a LAN: gzip costs both sides more CPU than it saves.
 			DisableCompression: true,
+			ReadBufferSize:     transportReadBuffer,
 		},
 	}
 }
