@@ -56,14 +56,16 @@ test: testdeps
 # COUCHDB_SH (default: ../shared/couchdb/couchdb.sh when it exists); without it they use
 # pouchdb-server. COUCHDB_CLUSTER_DIR names a cluster started by `couchdb.sh cluster-start`:
 # with it, TestClusterNodeDown stops and restarts its node 2 (run it alone: see .ci/run).
+# COUCHDB_TEST_PKGS narrows the packages (default ./...).
 COUCHDB_SH ?= $(wildcard $(CURDIR)/../shared/couchdb/couchdb.sh)
 COUCHDB_TEST_RUN ?=
+COUCHDB_TEST_PKGS ?= ./...
 .PHONY: test-couchdb
 test-couchdb: testdeps
 	@test -n "$(COUCHDB_URL)" || { echo "usage: make test-couchdb COUCHDB_URL=http://admin:admin@127.0.0.1:5984"; exit 2; }
 	RECORDINGS_TEST_COUCHDB_URL='$(COUCHDB_URL)' RECORDINGS_TEST_REQUIRE_COUCHDB=1 \
 	RECORDINGS_TEST_COUCHDB_SH='$(COUCHDB_SH)' RECORDINGS_TEST_COUCHDB_CLUSTER_DIR='$(COUCHDB_CLUSTER_DIR)' \
-	go test -race -count=1 $(if $(COUCHDB_TEST_RUN),-run '$(COUCHDB_TEST_RUN)') ./...
+	go test -race -count=1 $(if $(COUCHDB_TEST_RUN),-run '$(COUCHDB_TEST_RUN)') $(COUCHDB_TEST_PKGS)
 
 clean:
 	rm -rf bin $(POUCHDB_DIR)/node_modules coverage.out coverage.html

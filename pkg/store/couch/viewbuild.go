@@ -173,8 +173,33 @@ func (b *IndexBuilder) Build(ctx context.Context, db recording.MonthDB) error {
 		if err := b.query(ctx, dbName, d); err != nil {
 			return couchError(err, d.design.Name()+" index", dbName)
 		}
+		if err := b.untilEveryCopyBuilt(ctx, dbName, d); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// untilEveryCopyBuilt waits until the index info has nothing pending. On a cluster a query
+// builds only the shard copies it reads; a listing may read any, so the others are asked for
+// by querying again (each query picks its copies anew) until every copy is built.
+func (b *IndexBuilder) untilEveryCopyBuilt(ctx context.Context, dbName string, d builtDesign) error {
+	for {
+		infoCtx, cancel := b.store.bounded(ctx)
+		pending, known, err := b.store.indexPending(infoCtx, dbName, d.design)
+		cancel()
+		if err != nil || !known || pending == 0 {
+			return nil // built, or the server cannot say: the query that answered is all we have
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(b.checkEvery):
+		}
+		if err := b.query(ctx, dbName, d); err != nil {
+			return couchError(err, d.design.Name()+" index", dbName)
+		}
+	}
 }
 
 func (b *IndexBuilder) install(ctx context.Context, dbName string, d builtDesign) error {
