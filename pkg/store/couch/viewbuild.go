@@ -297,14 +297,11 @@ func (s *Store) indexPending(ctx context.Context, dbName string, design *couchvi
 
 // getJSON reads one JSON answer into v.
 func (s *Store) getJSON(ctx context.Context, segments []string, v any) error {
-	resp, err := s.do(ctx, http.MethodGet, segments, nil, http.Header{"Accept": {"application/json"}}, nil)
+	resp, err := s.doOK(ctx, http.MethodGet, segments, nil, http.Header{"Accept": {"application/json"}}, nil)
 	if err != nil {
 		return err
 	}
 	defer drainClose(resp.Body)
-	if err := statusErr(resp); err != nil {
-		return err
-	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		return fmt.Errorf("decode %s: %w", strings.Join(segments, "/"), err)
 	}
