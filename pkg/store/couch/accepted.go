@@ -118,8 +118,8 @@ func (s *Store) settleAccepted(ctx context.Context, dbName, id, newRev string, d
 				zap.String("db", dbName), zap.String("doc_id", id), zap.String("rev", newRev), zap.Error(err))
 			return "", couchError(fmt.Errorf("withdraw conflicting revision %s: %w", newRev, err), what, dbName)
 		}
+		s.logger.Info("withdrew an edit that only a lagging copy accepted",
+			zap.String("db", dbName), zap.String("doc_id", id), zap.String("rev", newRev))
 	}
-	s.logger.Info("withdrew an edit that only a lagging copy accepted",
-		zap.String("db", dbName), zap.String("doc_id", id), zap.String("rev", newRev))
 	return "", recording.Errorf(recording.EConflict, "%s: document update conflict", what)
 }
