@@ -34,16 +34,7 @@ func (s *Store) putDoc(ctx context.Context, dbName, id string, doc any, what str
 		return "", err
 	}
 	defer drainClose(resp.Body)
-	var result struct {
-		Rev string `json:"rev"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil || result.Rev == "" {
-		return "", fmt.Errorf("decode answer: %v (rev %q)", err, result.Rev)
-	}
-	if resp.StatusCode == http.StatusAccepted {
-		return s.settleAccepted(ctx, dbName, id, result.Rev, false, what)
-	}
-	return result.Rev, nil
+	return s.editResult(ctx, resp, dbName, id, false, what)
 }
 
 // deleteDoc deletes one document (DELETE /db/id?rev=) and settles a 202.
@@ -54,17 +45,22 @@ func (s *Store) deleteDoc(ctx context.Context, dbName, id, rev, what string) err
 		return err
 	}
 	defer drainClose(resp.Body)
+	_, err = s.editResult(ctx, resp, dbName, id, true, what)
+	return err
+}
+
+// editResult reads the new revision from an edit's 2xx answer, settling a 202.
+func (s *Store) editResult(ctx context.Context, resp *http.Response, dbName, id string, deletion bool, what string) (string, error) {
 	var result struct {
 		Rev string `json:"rev"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil {
-		return fmt.Errorf("decode answer: %w", err)
+	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil || result.Rev == "" {
+		return "", fmt.Errorf("decode answer: %v (rev %q)", err, result.Rev)
 	}
 	if resp.StatusCode == http.StatusAccepted {
-		_, err := s.settleAccepted(ctx, dbName, id, result.Rev, true, what)
-		return err
+		return s.settleAccepted(ctx, dbName, id, result.Rev, deletion, what)
 	}
-	return nil
+	return result.Rev, nil
 }
 
 // writeQuery adds the configured write quorum to a write's query.

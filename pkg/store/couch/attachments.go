@@ -2,7 +2,6 @@ package couch
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -256,22 +255,14 @@ func (s *Store) putAttachment(ctx context.Context, dbName, id, rev, name, conten
 		contentType = "application/octet-stream"
 	}
 	header := http.Header{"Content-Type": {contentType}, "Accept": {"application/json"}}
-	resp, err := s.do(ctx, http.MethodPut, []string{dbName, id, name}, s.writeQuery(query), header, body)
+	resp, err := s.doOK(ctx, http.MethodPut, []string{dbName, id, name}, s.writeQuery(query), header, body)
 	if err != nil {
 		return "", couchError(err, what, dbName)
 	}
 	defer drainClose(resp.Body)
-	if err := statusErr(resp); err != nil {
+	newRev, err := s.editResult(ctx, resp, dbName, id, false, what)
+	if err != nil {
 		return "", couchError(err, what, dbName)
 	}
-	var result struct {
-		Rev string `json:"rev"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&result); err != nil || result.Rev == "" {
-		return "", couchError(fmt.Errorf("decode answer: %v (rev %q)", err, result.Rev), what, dbName)
-	}
-	if resp.StatusCode == http.StatusAccepted {
-		return s.settleAccepted(ctx, dbName, id, result.Rev, false, what)
-	}
-	return result.Rev, nil
+	return newRev, nil
 }

@@ -151,12 +151,8 @@ func (s *Store) bulkDocs(ctx context.Context, dbName string, ids []string, docs 
 	if err != nil {
 		return nil, recording.Errorf(recording.EInvalid, "recordings: cannot encode: %v", err)
 	}
-	resp, err := s.do(ctx, http.MethodPost, []string{dbName, "_bulk_docs"}, s.writeQuery(nil),
+	resp, err := s.doOK(ctx, http.MethodPost, []string{dbName, "_bulk_docs"}, s.writeQuery(nil),
 		http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}, bytes.NewReader(body))
-	if err == nil {
-		defer drainClose(resp.Body)
-		err = statusErr(resp)
-	}
 	if err != nil {
 		if !isStatus(err, http.StatusNotFound) {
 			return nil, couchError(err, "recordings", dbName)
@@ -166,6 +162,7 @@ func (s *Store) bulkDocs(ctx context.Context, dbName string, ids []string, docs 
 		}
 		return results, nil
 	}
+	defer drainClose(resp.Body)
 	var written []struct {
 		Rev    string `json:"rev"`
 		Error  string `json:"error"`
