@@ -72,6 +72,9 @@ func openConfigured(configPath string, getenv func(string) string, logOut io.Wri
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range cfg.Warnings {
+		logger.Warn(w)
+	}
 	store, closeStore, err := openBackend(cfg, logger)
 	if err != nil {
 		return nil, err

@@ -3,14 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
 
 	"github.com/recordingsd/recordingsd/pkg/auth"
-	"github.com/recordingsd/recordingsd/pkg/storage"
-	"github.com/recordingsd/recordingsd/pkg/storage/s3media"
+	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/media/s3media"
 )
 
 // Config is the whole configuration; config/recordings.example.yaml documents every key.
@@ -40,7 +41,8 @@ type Config struct {
 		RequestTimeout time.Duration `mapstructure:"request_timeout"`
 		WriteQuorum    int           `mapstructure:"write_quorum"`
 	} `mapstructure:"couchdb"`
-	Storage struct {
+	// Media is audio on storage providers (pvt_attachments); "storage" is its former name.
+	Media struct {
 		RequestTimeout time.Duration `mapstructure:"request_timeout"`
 		IdleTimeout    time.Duration `mapstructure:"idle_timeout"`
 		HTTP           struct {
@@ -54,7 +56,7 @@ type Config struct {
 			Region             string `mapstructure:"region"`
 			BucketAccessMethod string `mapstructure:"bucket_access_method"`
 		} `mapstructure:"s3"`
-	} `mapstructure:"storage"`
+	} `mapstructure:"media"`
 	Auth struct {
 		Tokens []auth.StaticToken `mapstructure:"tokens"`
 		Kazoo  struct {
@@ -93,6 +95,9 @@ type Config struct {
 		Level  string `mapstructure:"level"`
 		Format string `mapstructure:"format"`
 	} `mapstructure:"log"`
+
+	// Warnings are said once the logger exists (deprecated keys, system-wide tokens).
+	Warnings []string `mapstructure:"-"`
 }
 
 // rateLimitConfig is one token bucket: rate per second (0: off) and burst.
@@ -121,15 +126,15 @@ var defaults = map[string]any{
 	"couchdb.password":                              "",
 	"couchdb.request_timeout":                       10 * time.Second,
 	"couchdb.write_quorum":                          0, // CouchDB's own: a majority of the copies
-	"storage.request_timeout":                       10 * time.Second,
-	"storage.idle_timeout":                          30 * time.Second,
-	"storage.http.allowed_hosts":                    []string{},
-	"storage.s3.credentials":                        "document",
-	"storage.s3.access_key_id":                      "",
-	"storage.s3.secret_access_key":                  "",
-	"storage.s3.endpoint":                           "",
-	"storage.s3.region":                             "",
-	"storage.s3.bucket_access_method":               "",
+	"media.request_timeout":                         10 * time.Second,
+	"media.idle_timeout":                            30 * time.Second,
+	"media.http.allowed_hosts":                      []string{},
+	"media.s3.credentials":                          "document",
+	"media.s3.access_key_id":                        "",
+	"media.s3.secret_access_key":                    "",
+	"media.s3.endpoint":                             "",
+	"media.s3.region":                               "",
+	"media.s3.bucket_access_method":                 "",
 	"auth.tokens":                                   []any{},
 	"auth.kazoo.enabled":                            true,
 	"auth.kazoo.allow_missing_identity_sig":         false,
@@ -173,6 +178,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 			return nil, fmt.Errorf("read config %s: %w", path, err)
 		}
 	}
+	warnings := renameDeprecatedKeys(v, getenv)
 	// RECORDINGS_<KEY> overrides the file, e.g. RECORDINGS_COUCHDB_URL for couchdb.url.
 	for k := range defaults {
 		if val := getenv(envName(k)); val != "" {
@@ -191,6 +197,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if err := v.Unmarshal(&c); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	c.Warnings = warnings
 	return &c, c.validate()
 }
 
@@ -232,8 +239,8 @@ func (c *Config) validate() error {
 	if c.CouchDB.WriteQuorum < 0 || c.CouchDB.WriteQuorum > 16 {
 		return fmt.Errorf("couchdb.write_quorum must be 0 (CouchDB's default) or a number of copies, not %d", c.CouchDB.WriteQuorum)
 	}
-	if c.Storage.RequestTimeout <= 0 || c.Storage.IdleTimeout <= 0 {
-		return fmt.Errorf("storage.request_timeout and storage.idle_timeout must be positive")
+	if c.Media.RequestTimeout <= 0 || c.Media.IdleTimeout <= 0 {
+		return fmt.Errorf("media.request_timeout and storage.idle_timeout must be positive")
 	}
 	if _, err := c.Recordings.Retention.sweeper(); err != nil {
 		return err
@@ -241,21 +248,51 @@ func (c *Config) validate() error {
 	return c.s3Media().Validate()
 }
 
-// s3Media is storage.s3.* for the kz_att_s3 reader.
+// s3Media is media.s3.* for the kz_att_s3 reader.
 func (c *Config) s3Media() s3media.Config {
 	return s3media.Config{
-		Timeouts:           c.storageTimeouts(),
-		Credentials:        c.Storage.S3.Credentials,
-		AccessKeyID:        c.Storage.S3.AccessKeyID,
-		SecretAccessKey:    c.Storage.S3.SecretAccessKey,
-		Endpoint:           c.Storage.S3.Endpoint,
-		Region:             c.Storage.S3.Region,
-		BucketAccessMethod: c.Storage.S3.BucketAccessMethod,
+		Timeouts:           c.mediaTimeouts(),
+		Credentials:        c.Media.S3.Credentials,
+		AccessKeyID:        c.Media.S3.AccessKeyID,
+		SecretAccessKey:    c.Media.S3.SecretAccessKey,
+		Endpoint:           c.Media.S3.Endpoint,
+		Region:             c.Media.S3.Region,
+		BucketAccessMethod: c.Media.S3.BucketAccessMethod,
 	}
 }
 
-func (c *Config) storageTimeouts() storage.Timeouts {
-	return storage.Timeouts{Request: c.Storage.RequestTimeout, Idle: c.Storage.IdleTimeout}
+func (c *Config) mediaTimeouts() media.Timeouts {
+	return media.Timeouts{Request: c.Media.RequestTimeout, Idle: c.Media.IdleTimeout}
+}
+
+// renamedSections maps a former section name to its current one; the old keys are still
+// read (file and environment), each with a warning.
+var renamedSections = map[string]string{"storage.": "media."}
+
+func renameDeprecatedKeys(v *viper.Viper, getenv func(string) string) []string {
+	var warnings []string
+	for k := range defaults {
+		for oldPrefix, newPrefix := range renamedSections {
+			if !strings.HasPrefix(k, newPrefix) {
+				continue
+			}
+			old := oldPrefix + strings.TrimPrefix(k, newPrefix)
+			switch {
+			case getenv(envName(old)) != "":
+				if getenv(envName(k)) == "" {
+					v.Set(k, getenv(envName(old)))
+				}
+				warnings = append(warnings, fmt.Sprintf("%s is deprecated: use %s", envName(old), envName(k)))
+			case v.InConfig(old):
+				if !v.InConfig(k) {
+					v.Set(k, v.Get(old))
+				}
+				warnings = append(warnings, fmt.Sprintf("config key %s is deprecated: use %s", old, k))
+			}
+		}
+	}
+	sort.Strings(warnings)
+	return warnings
 }
 
 // envName is the environment variable that overrides a key.

@@ -24,8 +24,11 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := cfg.Storage.HTTP.AllowedHosts; len(h) != 2 || h[0] != "media.example.com" || h[1] != "*.rec.example" {
-		t.Errorf("storage.http.allowed_hosts = %q", h)
+	if h := cfg.Media.HTTP.AllowedHosts; len(h) != 2 || h[0] != "media.example.com" || h[1] != "*.rec.example" {
+		t.Errorf("media.http.allowed_hosts from the former storage.* variable = %q", h)
+	}
+	if want := "RECORDINGS_STORAGE_HTTP_ALLOWED_HOSTS is deprecated: use RECORDINGS_MEDIA_HTTP_ALLOWED_HOSTS"; strings.Join(cfg.Warnings, "\n") != want {
+		t.Errorf("warnings = %q, want %q", cfg.Warnings, want)
 	}
 	if rc, err := cfg.Recordings.Retention.sweeper(); err != nil || rc.SoftDeletedAfter != 90*24*time.Hour ||
 		rc.DeletedAfter != 24*time.Hour || rc.DeleteExternalMedia || cfg.Recordings.Retention.Enabled {
@@ -76,5 +79,26 @@ func TestLoadConfigRejects(t *testing.T) {
 				t.Fatalf("error = %v, want one naming %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A file written before media.* was named so still works: storage.* is read, with a warning;
+// a media.* key set beside it wins.
+func TestLoadConfigFormerStorageSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.yaml")
+	yaml := "storage:\n  request_timeout: 4s\n  idle_timeout: 9s\nmedia:\n  idle_timeout: 7s\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(path, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Media.RequestTimeout != 4*time.Second || cfg.Media.IdleTimeout != 7*time.Second {
+		t.Errorf("media timeouts = %v, %v; want 4s from storage.*, 7s from media.*", cfg.Media.RequestTimeout, cfg.Media.IdleTimeout)
+	}
+	want := "config key storage.idle_timeout is deprecated: use media.idle_timeout\nconfig key storage.request_timeout is deprecated: use media.request_timeout"
+	if got := strings.Join(cfg.Warnings, "\n"); got != want {
+		t.Errorf("warnings = %q, want %q", got, want)
 	}
 }

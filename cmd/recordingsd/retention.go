@@ -6,9 +6,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 	"github.com/recordingsd/recordingsd/pkg/retention"
-	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // retentionConfig is recordings.retention.*: off unless enabled; the purge command applies
@@ -62,7 +62,7 @@ func (c retentionConfig) sweeper() (retention.Config, error) {
 }
 
 // newSweeper builds the sweeper of recordings.retention on the store.
-func newSweeper(cfg *Config, store recording.Purger, media storage.Sources, logger *zap.Logger, obs retention.Observer) (*retention.Sweeper, error) {
+func newSweeper(cfg *Config, store recording.Purger, media media.Sources, logger *zap.Logger, obs retention.Observer) (*retention.Sweeper, error) {
 	rc, err := cfg.Recordings.Retention.sweeper()
 	if err != nil {
 		return nil, err

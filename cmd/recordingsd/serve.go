@@ -16,10 +16,10 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/media/httpmedia"
+	"github.com/recordingsd/recordingsd/pkg/media/s3media"
 	"github.com/recordingsd/recordingsd/pkg/metrics"
-	"github.com/recordingsd/recordingsd/pkg/storage"
-	"github.com/recordingsd/recordingsd/pkg/storage/httpmedia"
-	"github.com/recordingsd/recordingsd/pkg/storage/s3media"
 	"github.com/recordingsd/recordingsd/pkg/ui"
 )
 
@@ -57,7 +57,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	logger.Info("storage providers", zap.Strings("handlers", apiCfg.Media.Handlers()),
-		zap.String("s3_credentials", cfg.Storage.S3.Credentials), zap.Duration("request_timeout", cfg.Storage.RequestTimeout))
+		zap.String("s3_credentials", cfg.Media.S3.Credentials), zap.Duration("request_timeout", cfg.Media.RequestTimeout))
 	uiOpts := ui.Options{}
 	if intro != nil {
 		uiOpts = ui.Options{DemoToken: intro.jwt, DemoAccountID: intro.accountID}
@@ -144,13 +144,13 @@ func apiConfig(cfg *Config) api.Config {
 }
 
 // mediaSources are the readers of audio on storage providers (pvt_attachments).
-func mediaSources(ctx context.Context, cfg *Config) (storage.Sources, error) {
+func mediaSources(ctx context.Context, cfg *Config) (media.Sources, error) {
 	s3src, err := s3media.New(ctx, cfg.s3Media())
 	if err != nil {
 		return nil, err
 	}
-	return storage.Sources{
-		httpmedia.Handler: httpmedia.New(cfg.storageTimeouts(), nil, httpmedia.AllowHosts(cfg.Storage.HTTP.AllowedHosts...)),
+	return media.Sources{
+		httpmedia.Handler: httpmedia.New(cfg.mediaTimeouts(), nil, httpmedia.AllowHosts(cfg.Media.HTTP.AllowedHosts...)),
 		s3media.Handler:   s3src,
 	}, nil
 }

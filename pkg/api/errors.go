@@ -8,8 +8,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // apiError maps an application error to its crossbar error: the only place where error codes
@@ -19,7 +19,7 @@ func apiError(err error, id string) *crossbar.APIError {
 	if errors.As(err, &fe) {
 		return crossbar.ValidationError(fe.Field, fe.Code, fe.Message, nil)
 	}
-	var se *storage.Error
+	var se *media.Error
 	if errors.As(err, &se) {
 		return storageError(se, id)
 	}
@@ -44,13 +44,13 @@ func apiError(err error, id string) *crossbar.APIError {
 
 // storageError maps a storage provider's failure. Reason is a fixed phrase (timeout,
 // connection_failed, provider_status_404, …), never a URL or a key.
-func storageError(se *storage.Error, id string) *crossbar.APIError {
+func storageError(se *media.Error, id string) *crossbar.APIError {
 	switch se.Kind {
-	case storage.Unreachable:
+	case media.Unreachable:
 		return &crossbar.APIError{Status: http.StatusBadGateway, Message: "storage_unreachable", Data: map[string]any{
 			"message": "the storage provider holding this recording's audio failed", "details": id,
 			"handler": se.Handler, "cause": se.Reason}}
-	case storage.Unsupported:
+	case media.Unsupported:
 		return &crossbar.APIError{Status: http.StatusNotImplemented, Message: "storage_provider_unsupported", Data: map[string]any{
 			"message": "the audio of this recording is on a storage provider this service does not read", "details": id,
 			"handler": se.Handler}}
@@ -63,16 +63,16 @@ func storageError(se *storage.Error, id string) *crossbar.APIError {
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error, id string) {
 	e := apiError(err, id)
 	rc := reqCtx(r)
-	if se := (*storage.Error)(nil); errors.As(err, &se) {
+	if se := (*media.Error)(nil); errors.As(err, &se) {
 		// Handler names come from documents: only the ones we read get a label of their own.
 		handler, reason := se.Handler, se.Reason
 		if _, known := s.cfg.Media[handler]; !known {
 			handler = "other"
 		}
-		if se.Kind == storage.Unsupported {
+		if se.Kind == media.Unsupported {
 			reason = "unsupported_handler"
 		}
-		s.metrics.StorageError(handler, reason)
+		s.metrics.MediaError(handler, reason)
 	}
 	switch {
 	case errors.Is(err, context.Canceled):

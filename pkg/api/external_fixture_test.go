@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/recordingsd/recordingsd/pkg/api"
+	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/media/httpmedia"
+	"github.com/recordingsd/recordingsd/pkg/media/s3media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
-	"github.com/recordingsd/recordingsd/pkg/storage/httpmedia"
-	"github.com/recordingsd/recordingsd/pkg/storage/s3media"
 )
 
 // Secrets the storage tests plant in documents and configuration; no response or log line
@@ -31,7 +31,7 @@ const (
 )
 
 // withMedia serves kz_att_http and kz_att_s3 media; cfg may change the S3 settings.
-func withMedia(t *testing.T, timeouts storage.Timeouts, cfg s3media.Config) func(*api.Config) {
+func withMedia(t *testing.T, timeouts media.Timeouts, cfg s3media.Config) func(*api.Config) {
 	t.Helper()
 	cfg.Timeouts = timeouts
 	s3src, err := s3media.New(context.Background(), cfg)
@@ -39,7 +39,7 @@ func withMedia(t *testing.T, timeouts storage.Timeouts, cfg s3media.Config) func
 		t.Fatal(err)
 	}
 	return func(c *api.Config) {
-		c.Media = storage.Sources{httpmedia.Handler: httpmedia.New(timeouts, nil), s3media.Handler: s3src}
+		c.Media = media.Sources{httpmedia.Handler: httpmedia.New(timeouts, nil), s3media.Handler: s3src}
 	}
 }
 

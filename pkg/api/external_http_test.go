@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/media/s3media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
-	"github.com/recordingsd/recordingsd/pkg/storage/s3media"
 )
 
 // Audio that kz_att_http stored on a web server is served as inline audio is: same headers,
@@ -20,18 +20,18 @@ func TestExternalHTTPAudio(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open openBackend) {
 		audio := randBytes(300_000)
 		for _, ignoreRange := range []bool{false, true} {
-			media := newMediaServer(t, audio, ignoreRange)
-			f := newFixture(t, open, withMedia(t, storage.Timeouts{Request: 2 * time.Second, Idle: 2 * time.Second}, s3media.Config{}))
+			provider := newMediaServer(t, audio, ignoreRange)
+			f := newFixture(t, open, withMedia(t, media.Timeouts{Request: 2 * time.Second, Idle: 2 * time.Second}, s3media.Config{}))
 			id := f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", int64(len(audio)), "kz_att_http",
-				map[string]any{"url": media.url()})})
+				map[string]any{"url": provider.url()})})
 			etag := f.call("HEAD", f.base()+"/recordings/"+id, tokenAccount, nil, "Accept", "audio/mpeg").header.Get("ETag")
-			before := len(media.seen())
+			before := len(provider.seen())
 			checkAudio(t, f, id, fullAudioCases(audio, etag))
 
 			// What reached the provider: each GET once, with its range (an unsatisfiable
 			// range, and a 304, never leave the service); HEAD as HEAD.
 			want := []string{"GET ", "GET bytes=1000-70999", "GET bytes=299500-299999", "GET bytes=299990-299999", "HEAD ", "HEAD "}
-			if got := media.seen()[before:]; strings.Join(got, ",") != strings.Join(want, ",") {
+			if got := provider.seen()[before:]; strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Errorf("ignoreRange=%v: provider saw %q, want %q", ignoreRange, got, want)
 			}
 
@@ -49,7 +49,7 @@ func TestExternalHTTPAudio(t *testing.T) {
 func TestExternalHTTPAudioWithoutLength(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open openBackend) {
 		audio := randBytes(100_000)
-		media := newMediaServer(t, audio, false)
+		provider := newMediaServer(t, audio, false)
 		noHead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodHead {
 				w.WriteHeader(http.StatusMethodNotAllowed)
@@ -61,8 +61,8 @@ func TestExternalHTTPAudioWithoutLength(t *testing.T) {
 			_, _ = w.Write(audio[50_000:])
 		}))
 		defer noHead.Close()
-		f := newFixture(t, open, withMedia(t, storage.Timeouts{Request: 2 * time.Second, Idle: 2 * time.Second}, s3media.Config{}))
-		id := f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", -1, "kz_att_http", map[string]any{"url": media.url()})})
+		f := newFixture(t, open, withMedia(t, media.Timeouts{Request: 2 * time.Second, Idle: 2 * time.Second}, s3media.Config{}))
+		id := f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", -1, "kz_att_http", map[string]any{"url": provider.url()})})
 		checkAudio(t, f, id, []audioCase{
 			{"whole", "GET", nil, 200, audio, "100000", ""},
 			{"range", "GET", []string{"Range", "bytes=10-19"}, 206, audio[10:20], "10", "bytes 10-19/100000"},
@@ -109,7 +109,7 @@ func TestExternalHTTPOutage(t *testing.T) {
 		defer stall.Close()
 		refusing := newMediaServer(t, audio, false)
 
-		f := newFixture(t, open, withMedia(t, storage.Timeouts{Request: storageTimeout, Idle: storageTimeout}, s3media.Config{}))
+		f := newFixture(t, open, withMedia(t, media.Timeouts{Request: storageTimeout, Idle: storageTimeout}, s3media.Config{}))
 		for _, c := range []struct{ name, url, cause string }{
 			{"server down", goneURL, "connection_failed"},
 			{"server silent", "http://" + silent.Addr().String() + "/call.mp3", "timeout"},
@@ -133,7 +133,7 @@ func TestExternalHTTPOutage(t *testing.T) {
 				t.Errorf("%s HEAD: %d %v after %v", c.name, status, h, time.Since(start))
 			}
 			// The GET and the HEAD are both counted for operators.
-			want := `recordingsd_storage_errors_total{handler="kz_att_http",reason="` + c.cause + `"} 2`
+			want := `recordingsd_media_errors_total{handler="kz_att_http",reason="` + c.cause + `"} 2`
 			if m := f.call("GET", "/metrics", "", nil); !strings.Contains(string(m.body), want) {
 				t.Errorf("%s: /metrics lacks %s", c.name, want)
 			}
@@ -164,7 +164,7 @@ func TestExternalHTTPOutage(t *testing.T) {
 // A handler nobody reads yet, or a payload that names none: 501 and 500, never a crash.
 func TestExternalUnsupportedOrBroken(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open openBackend) {
-		f := newFixture(t, open, withMedia(t, storage.Timeouts{}, s3media.Config{}))
+		f := newFixture(t, open, withMedia(t, media.Timeouts{}, s3media.Config{}))
 		ftp := f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", 10, "kz_att_ftp", map[string]any{"url": "ftp://x/y"})})
 		r := f.call("GET", f.base()+"/recordings/"+ftp, tokenAccount, nil, "Accept", "audio/mpeg")
 		expectError(t, r, 501, "storage_provider_unsupported")
@@ -172,7 +172,7 @@ func TestExternalUnsupportedOrBroken(t *testing.T) {
 			t.Errorf("data %v", d)
 		}
 		// A handler name read from a document is not a label of its own.
-		want := `recordingsd_storage_errors_total{handler="other",reason="unsupported_handler"} 1`
+		want := `recordingsd_media_errors_total{handler="other",reason="unsupported_handler"} 1`
 		if m := f.call("GET", "/metrics", "", nil); !strings.Contains(string(m.body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -21,16 +21,16 @@ import (
 
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/media/mediatest"
+	"github.com/recordingsd/recordingsd/pkg/media/s3media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
-	"github.com/recordingsd/recordingsd/pkg/storage/s3media"
-	"github.com/recordingsd/recordingsd/pkg/storage/storagetest"
 	"github.com/recordingsd/recordingsd/pkg/store/embedded"
 )
 
 // s3Payload is what Kazoo 4.3's kz_att_s3 stores for an object it put in srv.
-func s3Payload(srv *storagetest.S3, bucket, key string) map[string]any {
-	return storagetest.KazooS3Payload(map[string]any{
+func s3Payload(srv *mediatest.S3, bucket, key string) map[string]any {
+	return mediatest.KazooS3Payload(map[string]any{
 		"key": s3DocKeyID, "secret": s3DocSecret, "bucket": bucket, "region": "us-east-1",
 		"host": srv.Host, "scheme": "http", "port": srv.Port, "bucket_access_method": "path",
 	}, key)
@@ -40,10 +40,10 @@ func s3Payload(srv *storagetest.S3, bucket, key string) map[string]any {
 // to S3; the document's own key pair signs the requests.
 func TestExternalS3Audio(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open openBackend) {
-		srv := storagetest.NewS3(t, s3DocKeyID, s3DocSecret)
+		srv := mediatest.NewS3(t, s3DocKeyID, s3DocSecret)
 		audio := randBytes(300_000)
 		srv.Put(t, "recordings", "kazoo/rec/call.mp3", audio)
-		f := newFixture(t, open, withMedia(t, storage.Timeouts{Request: 2 * time.Second, Idle: 2 * time.Second}, s3media.Config{}))
+		f := newFixture(t, open, withMedia(t, media.Timeouts{Request: 2 * time.Second, Idle: 2 * time.Second}, s3media.Config{}))
 		id := f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", int64(len(audio)), "kz_att_s3",
 			s3Payload(srv, "recordings", "kazoo/rec/call.mp3"))})
 		etag := f.call("HEAD", f.base()+"/recordings/"+id, tokenAccount, nil, "Accept", "audio/mpeg").header.Get("ETag")
@@ -74,13 +74,13 @@ func TestExternalS3Audio(t *testing.T) {
 // storage.s3.*: the configuration replaces the documents' pair, endpoint and addressing.
 func TestExternalS3ConfiguredCredentials(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open openBackend) {
-		srv := storagetest.NewS3(t, s3ConfKeyID, s3ConfSecret) // the documents' pair was rotated away
+		srv := mediatest.NewS3(t, s3ConfKeyID, s3ConfSecret) // the documents' pair was rotated away
 		audio := randBytes(20_000)
 		srv.Put(t, "recordings", "call.mp3", audio)
-		timeouts := storage.Timeouts{Request: 2 * time.Second, Idle: 2 * time.Second}
+		timeouts := media.Timeouts{Request: 2 * time.Second, Idle: 2 * time.Second}
 		f := newFixture(t, open, withMedia(t, timeouts, s3media.Config{}))
 		onAWS := f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", int64(len(audio)), "kz_att_s3",
-			storagetest.KazooS3Payload(map[string]any{"key": s3DocKeyID, "secret": s3DocSecret, "bucket": "recordings", "region": "eu-west-1"}, "call.mp3"))})
+			mediatest.KazooS3Payload(map[string]any{"key": s3DocKeyID, "secret": s3DocSecret, "bucket": "recordings", "region": "eu-west-1"}, "call.mp3"))})
 		local := f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", int64(len(audio)), "kz_att_s3",
 			s3Payload(srv, "recordings", "call.mp3"))})
 
@@ -111,7 +111,7 @@ func TestExternalS3ConfiguredCredentials(t *testing.T) {
 // S3 down or silent: 502 storage_unreachable within the timeout, for GET and HEAD.
 func TestExternalS3Outage(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open openBackend) {
-		srv := storagetest.NewS3(t, s3DocKeyID, s3DocSecret)
+		srv := mediatest.NewS3(t, s3DocKeyID, s3DocSecret)
 		srv.Put(t, "recordings", "call.mp3", []byte("0123456789"))
 		silent, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -127,11 +127,11 @@ func TestExternalS3Outage(t *testing.T) {
 				defer c.Close()
 			}
 		}()
-		f := newFixture(t, open, withMedia(t, storage.Timeouts{Request: storageTimeout, Idle: storageTimeout}, s3media.Config{}))
+		f := newFixture(t, open, withMedia(t, media.Timeouts{Request: storageTimeout, Idle: storageTimeout}, s3media.Config{}))
 		up := f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", 10, "kz_att_s3", s3Payload(srv, "recordings", "call.mp3"))})
 		missing := f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", 10, "kz_att_s3", s3Payload(srv, "recordings", "nope.mp3"))})
 		mute := f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", 10, "kz_att_s3",
-			storagetest.KazooS3Payload(map[string]any{"key": s3DocKeyID, "secret": s3DocSecret, "bucket": "recordings",
+			mediatest.KazooS3Payload(map[string]any{"key": s3DocKeyID, "secret": s3DocSecret, "bucket": "recordings",
 				"host": "127.0.0.1", "scheme": "http", "port": silent.Addr().(*net.TCPAddr).Port}, "call.mp3"))})
 		checkAudio(t, f, up, []audioCase{{"up", "GET", nil, 200, []byte("0123456789"), "10", ""}})
 		srv.Close()
@@ -161,15 +161,15 @@ func TestExternalS3Outage(t *testing.T) {
 // through the DELETE note.
 func TestExternalMediaSecretsNeverLeak(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open openBackend) {
-		srv := storagetest.NewS3(t, s3DocKeyID, s3DocSecret)
+		srv := mediatest.NewS3(t, s3DocKeyID, s3DocSecret)
 		audio := randBytes(5000)
 		srv.Put(t, "recordings", "call.mp3", audio)
-		media := newMediaServer(t, audio, false)
+		provider := newMediaServer(t, audio, false)
 		core, logs := observer.New(zap.DebugLevel)
-		f := newFixture(t, open, withMedia(t, storage.Timeouts{Request: storageTimeout, Idle: storageTimeout}, s3media.Config{}))
+		f := newFixture(t, open, withMedia(t, media.Timeouts{Request: storageTimeout, Idle: storageTimeout}, s3media.Config{}))
 		f.restart(f.static, f.cfg, zap.New(core))
 
-		badPair := storagetest.KazooS3Payload(map[string]any{"key": s3DocKeyID, "secret": s3ConfSecret, "bucket": "recordings",
+		badPair := mediatest.KazooS3Payload(map[string]any{"key": s3DocKeyID, "secret": s3ConfSecret, "bucket": "recordings",
 			"host": srv.Host, "scheme": "http", "port": srv.Port}, "call.mp3")
 		ids := []string{
 			f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", 5000, "kz_att_s3", s3Payload(srv, "recordings", "call.mp3"))}),
@@ -177,9 +177,9 @@ func TestExternalMediaSecretsNeverLeak(t *testing.T) {
 			f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", 5000, "kz_att_s3", s3Payload(srv, "recordings", "gone.mp3"))}),
 			// kz_att_http with document_url_field: Kazoo also copied the URL into a public field.
 			f.addRecording(rec{fields: mergeDocs(externalAttachments("call.mp3", "audio/mpeg", 5000, "kz_att_http",
-				map[string]any{"url": media.url()}), recording.Doc{"recording_url": media.url()})}),
+				map[string]any{"url": provider.url()}), recording.Doc{"recording_url": provider.url()})}),
 			f.addRecording(rec{fields: externalAttachments("call.mp3", "audio/mpeg", 5000, "kz_att_http",
-				map[string]any{"url": strings.Replace(media.url(), media.URL[7:], "127.0.0.1:1", 1)})}),
+				map[string]any{"url": strings.Replace(provider.url(), provider.URL[7:], "127.0.0.1:1", 1)})}),
 		}
 		var out strings.Builder
 		record := func(r response) {
@@ -238,13 +238,13 @@ func mergeDocs(docs ...recording.Doc) recording.Doc {
 // where each one is (its document, which knew, is gone).
 func TestDeleteNamesExternalMedia(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open openBackend) {
-		srv := storagetest.NewS3(t, s3DocKeyID, s3DocSecret)
-		media := newMediaServer(t, []byte("x"), false)
+		srv := mediatest.NewS3(t, s3DocKeyID, s3DocSecret)
+		provider := newMediaServer(t, []byte("x"), false)
 		core, logs := observer.New(zap.InfoLevel)
-		f := newFixture(t, open, withMedia(t, storage.Timeouts{}, s3media.Config{}))
+		f := newFixture(t, open, withMedia(t, media.Timeouts{}, s3media.Config{}))
 		f.restart(f.static, f.cfg, zap.New(core))
 		both := recording.Doc{"pvt_attachments": map[string]any{
-			"b.mp3": externalAttachments("b.mp3", "audio/mpeg", 1, "kz_att_http", map[string]any{"url": media.url()})["pvt_attachments"].(map[string]any)["b.mp3"],
+			"b.mp3": externalAttachments("b.mp3", "audio/mpeg", 1, "kz_att_http", map[string]any{"url": provider.url()})["pvt_attachments"].(map[string]any)["b.mp3"],
 			"a.mp3": externalAttachments("a.mp3", "audio/mpeg", 1, "kz_att_s3", s3Payload(srv, "recordings", "kazoo/a.mp3"))["pvt_attachments"].(map[string]any)["a.mp3"],
 		}}
 		for _, soft := range []string{"false", "true"} {
@@ -262,7 +262,7 @@ func TestDeleteNamesExternalMedia(t *testing.T) {
 				where = append(where, fmt.Sprint(e.ContextMap()["handler"], " ", e.ContextMap()["location"]))
 			}
 			sort.Strings(where)
-			want := []string{"kz_att_http " + media.URL + "/recordings/call.mp3", "kz_att_s3 s3://recordings/kazoo/a.mp3 at " + srv.URL}
+			want := []string{"kz_att_http " + provider.URL + "/recordings/call.mp3", "kz_att_s3 s3://recordings/kazoo/a.mp3 at " + srv.URL}
 			if strings.Join(where, "|") != strings.Join(want, "|") {
 				t.Errorf("soft=%s: logged %q, want %q", soft, where, want)
 			}
@@ -272,7 +272,7 @@ func TestDeleteNamesExternalMedia(t *testing.T) {
 		if _, ok := r.dataMap(t)["_read_only"].(map[string]any)["external_media_retained"]; ok {
 			t.Errorf("inline-only recording: %s", r.body)
 		}
-		if n := len(srv.Requests()) + len(media.seen()); n != 0 {
+		if n := len(srv.Requests()) + len(provider.seen()); n != 0 {
 			t.Errorf("DELETE reached the providers %d times", n)
 		}
 	})
@@ -283,7 +283,7 @@ func TestDeleteNamesExternalMedia(t *testing.T) {
 // go test -run '^$' -bench ExternalS3Download -count 5 ./pkg/api/
 func BenchmarkExternalS3Download(b *testing.B) {
 	const size = 50 << 20
-	srv := storagetest.NewS3(b, s3DocKeyID, s3DocSecret)
+	srv := mediatest.NewS3(b, s3DocKeyID, s3DocSecret)
 	audio := randBytes(size)
 	srv.Put(b, "recordings", "big.mp3", audio)
 	store, err := embedded.Open(filepath.Join(b.TempDir(), "recordings.db"), embedded.Options{NoSync: true})
@@ -311,7 +311,7 @@ func BenchmarkExternalS3Download(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	service := httptest.NewServer(api.NewServer(zap.NewNop(), api.Config{Media: storage.Sources{s3media.Handler: s3src}}, store, authn))
+	service := httptest.NewServer(api.NewServer(zap.NewNop(), api.Config{Media: media.Sources{s3media.Handler: s3src}}, store, authn))
 	defer service.Close()
 	url := service.URL + "/v2/accounts/" + account + "/recordings/" + id
 

@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // handleGet serves GET and HEAD /recordings/{id}: the document, or its audio when the client
@@ -74,8 +74,8 @@ func (s *server) handleGet() http.Handler {
 func (s *server) serveAudio(w http.ResponseWriter, r *http.Request, id string, doc recording.Doc, att recording.Attachment) {
 	rc := reqCtx(r)
 	var (
-		src storage.Source
-		ext storage.Attachment
+		src media.Source
+		ext media.Attachment
 	)
 	size := att.Length
 	if att.External {
@@ -104,8 +104,8 @@ func (s *server) serveAudio(w http.ResponseWriter, r *http.Request, id string, d
 		// what a GET would get, and a document without a length leaves the size to it.
 		info, err := src.Stat(r.Context(), ext)
 		if err == nil && size >= 0 && info.Size >= 0 && info.Size != size {
-			err = &storage.Error{Kind: storage.Unreachable, Handler: ext.Handler, Reason: "size_mismatch",
-				Err: fmt.Errorf("%w: the provider has %d bytes, the document says %d", storage.ErrSizeMismatch, info.Size, size)}
+			err = &media.Error{Kind: media.Unreachable, Handler: ext.Handler, Reason: "size_mismatch",
+				Err: fmt.Errorf("%w: the provider has %d bytes, the document says %d", media.ErrSizeMismatch, info.Size, size)}
 		}
 		if err != nil {
 			clearAudioHeaders(h)
@@ -229,8 +229,8 @@ func clearAudioHeaders(h http.Header) {
 
 // externalMedia finds the Source of a pvt_attachments entry and what it needs to read it.
 // Errors: storage Unsupported (no Source for the handler) or Invalid (no handler payload).
-func (s *server) externalMedia(accountID, id string, doc recording.Doc, att recording.Attachment) (storage.Source, storage.Attachment, error) {
-	ext, err := storage.FromDocument(accountID, id, doc, att.Name)
+func (s *server) externalMedia(accountID, id string, doc recording.Doc, att recording.Attachment) (media.Source, media.Attachment, error) {
+	ext, err := media.FromDocument(accountID, id, doc, att.Name)
 	if err != nil {
 		return nil, ext, err
 	}

@@ -9,9 +9,9 @@ import (
 
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/metrics"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // Config holds the API's tunables; zero values take the documented defaults.
@@ -42,7 +42,7 @@ type Config struct {
 	OwnerGating OwnerGating
 	// Media reads audio that Kazoo stored on storage providers (pvt_attachments), by handler
 	// module (kz_att_s3, kz_att_http). A handler without a Source answers 501.
-	Media storage.Sources
+	Media media.Sources
 }
 
 // OwnerGating is the cloudpbx/openkazoo owner rule: a user whose priv_level is not "admin"

@@ -23,7 +23,7 @@ type Metrics struct {
 	storeDuration   *prometheus.HistogramVec
 	storeErrors     *prometheus.CounterVec
 	rateLimited     *prometheus.CounterVec
-	storageErrors   *prometheus.CounterVec
+	mediaErrors     *prometheus.CounterVec
 
 	retentionOnce sync.Once
 	retention     *Retention
@@ -63,13 +63,13 @@ func New() *Metrics {
 			Name: "recordingsd_rate_limited_total",
 			Help: "Requests refused with 429, by limit (ip or account).",
 		}, []string{"limit"}),
-		storageErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "recordingsd_storage_errors_total",
+		mediaErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "recordingsd_media_errors_total",
 			Help: "Audio requests a storage provider failed (or a payload no reader handles), by handler and reason.",
 		}, []string{"handler", "reason"}),
 	}
 	m.registry.MustRegister(m.requests, m.requestDuration, m.audioBytes, m.streamsInFlight,
-		m.storeDuration, m.storeErrors, m.rateLimited, m.storageErrors,
+		m.storeDuration, m.storeErrors, m.rateLimited, m.mediaErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -94,10 +94,10 @@ func (m *Metrics) StreamStarted() (done func()) {
 // AudioBytes counts streamed audio.
 func (m *Metrics) AudioBytes(n int64) { m.audioBytes.Add(float64(n)) }
 
-// StorageError counts a storage provider's failure to serve audio. reason is one of the
+// MediaError counts a storage provider's failure to serve audio. reason is one of the
 // provider package's fixed phrases (timeout, provider_status_404, …), so the label set stays small.
-func (m *Metrics) StorageError(handler, reason string) {
-	m.storageErrors.WithLabelValues(handler, reason).Inc()
+func (m *Metrics) MediaError(handler, reason string) {
+	m.mediaErrors.WithLabelValues(handler, reason).Inc()
 }
 
 // RateLimited counts a 429.

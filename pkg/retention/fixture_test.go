@@ -12,9 +12,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 	"github.com/recordingsd/recordingsd/pkg/retention"
-	"github.com/recordingsd/recordingsd/pkg/storage"
 	"github.com/recordingsd/recordingsd/pkg/store/couch"
 	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
 	"github.com/recordingsd/recordingsd/pkg/store/embedded"
@@ -290,9 +290,9 @@ func config(c *clock, p retention.Policy, instance string) retention.Config {
 		Instance: instance, Now: c.Now}
 }
 
-func newSweeper(t *testing.T, store recording.Purger, media storage.Sources, cfg retention.Config, obs retention.Observer) *retention.Sweeper {
+func newSweeper(t *testing.T, store recording.Purger, sources media.Sources, cfg retention.Config, obs retention.Observer) *retention.Sweeper {
 	t.Helper()
-	s, err := retention.New(store, media, cfg, zap.NewNop(), obs)
+	s, err := retention.New(store, sources, cfg, zap.NewNop(), obs)
 	if err != nil {
 		t.Fatal(err)
 	}

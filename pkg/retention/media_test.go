@@ -14,11 +14,11 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/media/httpmedia"
+	"github.com/recordingsd/recordingsd/pkg/media/mediatest"
+	"github.com/recordingsd/recordingsd/pkg/media/s3media"
 	"github.com/recordingsd/recordingsd/pkg/retention"
-	"github.com/recordingsd/recordingsd/pkg/storage"
-	"github.com/recordingsd/recordingsd/pkg/storage/httpmedia"
-	"github.com/recordingsd/recordingsd/pkg/storage/s3media"
-	"github.com/recordingsd/recordingsd/pkg/storage/storagetest"
 )
 
 const (
@@ -106,8 +106,8 @@ func merge(a, b map[string]any) map[string]any {
 type mediaWorld struct {
 	d     *dataset
 	web   *webStore
-	s3    *storagetest.S3
-	media storage.Sources
+	s3    *mediatest.S3
+	media media.Sources
 	logs  *observer.ObservedLogs
 	log   *zap.Logger
 }
@@ -115,7 +115,7 @@ type mediaWorld struct {
 // newMediaWorld loads, in one month database, a purgeable recording on each provider, and a live
 // one sharing the web server.
 func newMediaWorld(t *testing.T, w *world, c *clock) *mediaWorld {
-	mw := &mediaWorld{d: newDataset(w, c), web: newWebStore(t), s3: storagetest.NewS3(t, s3KeyID, s3Secret)}
+	mw := &mediaWorld{d: newDataset(w, c), web: newWebStore(t), s3: mediatest.NewS3(t, s3KeyID, s3Secret)}
 	t.Cleanup(mw.s3.Close)
 	acc := mw.d.account("a")
 	mw.web.put("/rec/old.mp3", []byte("audio"))
@@ -123,18 +123,18 @@ func newMediaWorld(t *testing.T, w *world, c *clock) *mediaWorld {
 	mw.s3.Put(t, "calls", "kazoo/old.mp3", []byte("audio"))
 	deleted := map[string]any{"pvt_deleted": true, "pvt_modified": c.ago(2 * day)}
 	mw.d.put("on-web", acc, may, merge(deleted, external("call.mp3", httpmedia.Handler, map[string]any{"url": mw.web.urlOf("/rec/old.mp3")})))
-	mw.d.put("on-s3", acc, may, merge(deleted, external("call.mp3", s3media.Handler, storagetest.KazooS3Payload(map[string]any{
+	mw.d.put("on-s3", acc, may, merge(deleted, external("call.mp3", s3media.Handler, mediatest.KazooS3Payload(map[string]any{
 		"key": s3KeyID, "secret": s3Secret, "bucket": "calls", "region": "us-east-1",
 		"host": mw.s3.Host, "scheme": "http", "port": mw.s3.Port, "bucket_access_method": "path",
 	}, "kazoo/old.mp3"))))
 	mw.d.put("live-on-web", acc, may, external("call.mp3", httpmedia.Handler, map[string]any{"url": mw.web.urlOf("/rec/live.mp3")}))
 
-	timeouts := storage.Timeouts{Request: 5 * time.Second, Idle: 5 * time.Second}
+	timeouts := media.Timeouts{Request: 5 * time.Second, Idle: 5 * time.Second}
 	s3src, err := s3media.New(context.Background(), s3media.Config{Timeouts: timeouts, Credentials: "document"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mw.media = storage.Sources{httpmedia.Handler: httpmedia.New(timeouts, nil), s3media.Handler: s3src}
+	mw.media = media.Sources{httpmedia.Handler: httpmedia.New(timeouts, nil), s3media.Handler: s3src}
 	core, logs := observer.New(zapcore.InfoLevel)
 	mw.logs, mw.log = logs, zap.New(core)
 	return mw

@@ -5,8 +5,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // purge hard-deletes one batch of candidates at the revisions read. With
@@ -78,8 +78,8 @@ func (s *Sweeper) handleMedia(ctx context.Context, db recording.MonthDB, c recor
 		names = append(names, att.Name)
 		fields := []zap.Field{zap.String("account_id", db.AccountID), zap.String("recording_id", c.Key.ID),
 			zap.String("attachment", att.Name)}
-		ext, err := storage.FromDocument(db.AccountID, c.Key.ID, c.Doc, att.Name)
-		var src storage.Source
+		ext, err := media.FromDocument(db.AccountID, c.Key.ID, c.Doc, att.Name)
+		var src media.Source
 		if err == nil {
 			src, err = s.media.For(ext.Handler)
 		}

@@ -11,8 +11,8 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // Observer is told what the sweeper does; the Prometheus metrics implement it.
@@ -31,7 +31,7 @@ type Observer interface {
 // Sweeper applies a retention policy to every month database of a store.
 type Sweeper struct {
 	store   recording.Purger
-	media   storage.Sources
+	media   media.Sources
 	log     *zap.Logger
 	obs     Observer
 	cfg     Config
@@ -42,7 +42,7 @@ type Sweeper struct {
 
 // New returns a Sweeper. media reads (and deletes) external audio; it may be nil when the
 // policy keeps external media. obs may be nil.
-func New(store recording.Purger, media storage.Sources, cfg Config, log *zap.Logger, obs Observer) (*Sweeper, error) {
+func New(store recording.Purger, sources media.Sources, cfg Config, log *zap.Logger, obs Observer) (*Sweeper, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func New(store recording.Purger, media storage.Sources, cfg Config, log *zap.Log
 	if obs == nil {
 		obs = nopObserver{}
 	}
-	s := &Sweeper{store: store, media: media, log: log, obs: obs, cfg: cfg}
+	s := &Sweeper{store: store, media: sources, log: log, obs: obs, cfg: cfg}
 	if cfg.Rate > 0 {
 		s.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), max(cfg.BatchSize, int(cfg.Rate)))
 	}

@@ -13,8 +13,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // Handler is the Kazoo module whose media this package reads.
@@ -24,16 +24,16 @@ const Handler = "kz_att_http"
 type Source struct {
 	client   *http.Client
 	deleter  *http.Client // client, but never turning a DELETE into a GET on a redirect
-	timeouts storage.Timeouts
+	timeouts media.Timeouts
 	allowed  []string // AllowHosts patterns; none: any host
 }
 
 // New returns a Source; a nil client gets one bounded by the timeouts
-// (storage.NewHTTPClient). Redirects are followed (ten at most, as Kazoo).
-func New(t storage.Timeouts, client *http.Client, opts ...Option) *Source {
+// (media.NewHTTPClient). Redirects are followed (ten at most, as Kazoo).
+func New(t media.Timeouts, client *http.Client, opts ...Option) *Source {
 	t = t.WithDefaults()
 	if client == nil {
-		client = storage.NewHTTPClient(t)
+		client = media.NewHTTPClient(t)
 	}
 	s := &Source{timeouts: t}
 	for _, o := range opts {
@@ -47,7 +47,7 @@ func New(t storage.Timeouts, client *http.Client, opts ...Option) *Source {
 }
 
 // url is the payload's URL, if its host is allowed.
-func (s *Source) url(att storage.Attachment) (*url.URL, error) {
+func (s *Source) url(att media.Attachment) (*url.URL, error) {
 	u, err := target(att)
 	if err != nil {
 		return nil, err
@@ -77,16 +77,16 @@ func keepDelete(c *http.Client) *http.Client {
 }
 
 // target is the payload's URL. Errors: Invalid when there is no absolute http(s) URL.
-func target(att storage.Attachment) (*url.URL, error) {
-	raw := storage.Text(att.Payload, "url")
+func target(att media.Attachment) (*url.URL, error) {
+	raw := media.Text(att.Payload, "url")
 	if raw == "" {
-		return nil, &storage.Error{Kind: storage.Invalid, Handler: Handler, Reason: "missing_url",
+		return nil, &media.Error{Kind: media.Invalid, Handler: Handler, Reason: "missing_url",
 			Err: errors.New("the kz_att_http payload has no url")}
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// The URL itself may hold a password: it stays out of the message.
-		return nil, &storage.Error{Kind: storage.Invalid, Handler: Handler, Reason: "bad_url",
+		return nil, &media.Error{Kind: media.Invalid, Handler: Handler, Reason: "bad_url",
 			Err: errors.New("the kz_att_http payload's url is not an absolute http(s) URL")}
 	}
 	return u, nil
@@ -99,7 +99,7 @@ func Redact(u *url.URL) string {
 }
 
 // Locate is the URL without credentials or query string.
-func (s *Source) Locate(att storage.Attachment) (string, error) {
+func (s *Source) Locate(att media.Attachment) (string, error) {
 	u, err := target(att)
 	if err != nil {
 		return "", err
@@ -108,41 +108,41 @@ func (s *Source) Locate(att storage.Attachment) (string, error) {
 }
 
 // Stat asks with HEAD. A server that does not answer HEAD (405, 501) leaves the size unknown.
-func (s *Source) Stat(ctx context.Context, att storage.Attachment) (storage.Info, error) {
+func (s *Source) Stat(ctx context.Context, att media.Attachment) (media.Info, error) {
 	u, err := s.url(att)
 	if err != nil {
-		return storage.Info{}, err
+		return media.Info{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeouts.Request)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
 	if err != nil {
-		return storage.Info{}, failure(err, u)
+		return media.Info{}, failure(err, u)
 	}
 	req.Header.Set("Accept-Encoding", "identity")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return storage.Info{}, failure(err, u)
+		return media.Info{}, failure(err, u)
 	}
 	_ = resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
-		return storage.Info{Size: resp.ContentLength}, nil
+		return media.Info{Size: resp.ContentLength}, nil
 	case http.StatusMethodNotAllowed, http.StatusNotImplemented:
-		return storage.Info{Size: -1}, nil
+		return media.Info{Size: -1}, nil
 	default:
-		return storage.Info{}, statusError(resp, u)
+		return media.Info{}, statusError(resp, u)
 	}
 }
 
 // Open GETs the URL, forwarding the range; a server that answers a range with the whole
 // object (200) is skipped forward and cut short.
-func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recording.Range) (io.ReadCloser, error) {
+func (s *Source) Open(ctx context.Context, att media.Attachment, rng *recording.Range) (io.ReadCloser, error) {
 	u, err := s.url(att)
 	if err != nil {
 		return nil, err
 	}
-	body, err := storage.Guard(ctx, s.timeouts, func(ctx context.Context) (io.ReadCloser, error) {
+	body, err := media.Guard(ctx, s.timeouts, func(ctx context.Context) (io.ReadCloser, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
 			return nil, err
@@ -163,7 +163,7 @@ func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recordin
 			_ = resp.Body.Close()
 			return nil, fmt.Errorf("media sent with Content-Encoding %q despite Accept-Encoding: identity", enc)
 		}
-		r, err := storage.Fit(resp.Body, storage.Answer{
+		r, err := media.Fit(resp.Body, media.Answer{
 			Partial:       resp.StatusCode == http.StatusPartialContent,
 			ContentRange:  resp.Header.Get("Content-Range"),
 			ContentLength: resp.ContentLength,
@@ -172,7 +172,7 @@ func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recordin
 			_ = resp.Body.Close()
 			return nil, err
 		}
-		return storage.ReadCloser(r, resp.Body), nil
+		return media.ReadCloser(r, resp.Body), nil
 	})
 	if err != nil {
 		return nil, failure(err, u)
@@ -182,7 +182,7 @@ func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recordin
 
 // Delete sends DELETE to the URL. 200, 202 and 204 are a deletion; 404 and 410 an object
 // already gone.
-func (s *Source) Delete(ctx context.Context, att storage.Attachment) error {
+func (s *Source) Delete(ctx context.Context, att media.Attachment) error {
 	u, err := s.url(att)
 	if err != nil {
 		return err
@@ -209,15 +209,15 @@ func (s *Source) Delete(ctx context.Context, att storage.Attachment) error {
 }
 
 // statusError is the Unreachable error for a provider's answer other than the expected ones.
-func statusError(resp *http.Response, u *url.URL) *storage.Error {
-	return &storage.Error{Kind: storage.Unreachable, Handler: Handler,
+func statusError(resp *http.Response, u *url.URL) *media.Error {
+	return &media.Error{Kind: media.Unreachable, Handler: Handler,
 		Reason: fmt.Sprintf("provider_status_%d", resp.StatusCode),
 		Err:    fmt.Errorf("%s %s answered %s", resp.Request.Method, Redact(u), resp.Status)}
 }
 
 // failure classifies err, with the URL's credentials and query string taken out of it.
 func failure(err error, u *url.URL) error {
-	var se *storage.Error
+	var se *media.Error
 	if errors.As(err, &se) {
 		return err
 	}
@@ -230,5 +230,5 @@ func failure(err error, u *url.URL) error {
 		pw, _ := u.User.Password()
 		secrets = append(secrets, u.User.String(), pw)
 	}
-	return storage.Failure(Handler, err, secrets...)
+	return media.Failure(Handler, err, secrets...)
 }

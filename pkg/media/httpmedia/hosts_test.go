@@ -7,8 +7,8 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/recordingsd/recordingsd/pkg/storage"
-	"github.com/recordingsd/recordingsd/pkg/storage/httpmedia"
+	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/media/httpmedia"
 )
 
 // With an allow list, media is read and deleted only on the hosts it names: a stored URL or a
@@ -27,7 +27,7 @@ func TestAllowedHosts(t *testing.T) {
 	redirectURL, _ := url.Parse(redirect.URL)
 	viaRedirect := "http://localhost:" + redirectURL.Port() + "/call.mp3"
 
-	src := httpmedia.New(storage.Timeouts{}, nil, httpmedia.AllowHosts("localhost", "*.media.example"))
+	src := httpmedia.New(media.Timeouts{}, nil, httpmedia.AllowHosts("localhost", "*.media.example"))
 	ctx := context.Background()
 	if got := read(t)(src.Open(ctx, attachment(allowedURL, int64(len(audio))), nil)); len(got) != len(audio) {
 		t.Fatalf("allowed host: %d bytes, want %d", len(got), len(audio))
@@ -47,7 +47,7 @@ func TestAllowedHosts(t *testing.T) {
 		}
 	}
 	// Without a list, any host, as Kazoo.
-	open := httpmedia.New(storage.Timeouts{}, nil)
+	open := httpmedia.New(media.Timeouts{}, nil)
 	if got := read(t)(open.Open(ctx, attachment(outside.URL+"/call.mp3", int64(len(audio))), nil)); len(got) != len(audio) {
 		t.Fatalf("no allow list: %d bytes", len(got))
 	}

@@ -23,8 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
 )
 
 // Handler is the Kazoo module whose media this package reads.
@@ -44,7 +44,7 @@ const (
 
 // Config is storage.s3.* plus the shared timeouts. Zero values keep what the documents say.
 type Config struct {
-	Timeouts        storage.Timeouts
+	Timeouts        media.Timeouts
 	Credentials     string // CredentialsDocument (default), CredentialsConfig or CredentialsDefaultChain
 	AccessKeyID     string
 	SecretAccessKey string
@@ -54,7 +54,7 @@ type Config struct {
 	Region string
 	// BucketAccessMethod replaces the documents' addressing: path, vhost or auto.
 	BucketAccessMethod string
-	// HTTPClient reaches the providers; nil: storage.NewHTTPClient(Timeouts).
+	// HTTPClient reaches the providers; nil: media.NewHTTPClient(Timeouts).
 	HTTPClient *http.Client
 }
 
@@ -108,7 +108,7 @@ func New(ctx context.Context, cfg Config) (*Source, error) {
 	cfg.Timeouts = cfg.Timeouts.WithDefaults()
 	s := &Source{cfg: cfg, http: cfg.HTTPClient, clients: map[clientKey]*s3.Client{}}
 	if s.http == nil {
-		s.http = storage.NewHTTPClient(cfg.Timeouts)
+		s.http = media.NewHTTPClient(cfg.Timeouts)
 	}
 	if cfg.Credentials == CredentialsDefaultChain {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
@@ -132,7 +132,7 @@ type target struct {
 
 func (t target) secrets() []string { return []string{t.keyID, t.secret} }
 
-func (s *Source) target(att storage.Attachment) (target, error) {
+func (s *Source) target(att media.Attachment) (target, error) {
 	loc, err := ParseLocation(att)
 	if err != nil {
 		return target{}, err
@@ -171,7 +171,7 @@ func (s *Source) target(att storage.Attachment) (target, error) {
 }
 
 // Locate is s3://bucket/key, and the endpoint when it is not AWS's.
-func (s *Source) Locate(att storage.Attachment) (string, error) {
+func (s *Source) Locate(att media.Attachment) (string, error) {
 	t, err := s.target(att)
 	if err != nil {
 		return "", err
@@ -184,32 +184,32 @@ func (s *Source) Locate(att storage.Attachment) (string, error) {
 }
 
 // Stat is HeadObject.
-func (s *Source) Stat(ctx context.Context, att storage.Attachment) (storage.Info, error) {
+func (s *Source) Stat(ctx context.Context, att media.Attachment) (media.Info, error) {
 	t, err := s.target(att)
 	if err != nil {
-		return storage.Info{}, err
+		return media.Info{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeouts.Request)
 	defer cancel()
 	out, err := s.client(t).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(t.loc.Bucket), Key: aws.String(t.loc.Key)})
 	if err != nil {
-		return storage.Info{}, failure(err, t)
+		return media.Info{}, failure(err, t)
 	}
 	size := int64(-1)
 	if out.ContentLength != nil {
 		size = *out.ContentLength
 	}
-	return storage.Info{Size: size}, nil
+	return media.Info{Size: size}, nil
 }
 
 // Open is GetObject, with the range forwarded.
-func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recording.Range) (io.ReadCloser, error) {
+func (s *Source) Open(ctx context.Context, att media.Attachment, rng *recording.Range) (io.ReadCloser, error) {
 	t, err := s.target(att)
 	if err != nil {
 		return nil, err
 	}
 	client := s.client(t)
-	body, err := storage.Guard(ctx, s.cfg.Timeouts, func(ctx context.Context) (io.ReadCloser, error) {
+	body, err := media.Guard(ctx, s.cfg.Timeouts, func(ctx context.Context) (io.ReadCloser, error) {
 		in := &s3.GetObjectInput{Bucket: aws.String(t.loc.Bucket), Key: aws.String(t.loc.Key)}
 		if rng != nil {
 			in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", rng.Start, rng.End))
@@ -223,12 +223,12 @@ func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recordin
 			length = *out.ContentLength
 		}
 		contentRange := aws.ToString(out.ContentRange)
-		r, err := storage.Fit(out.Body, storage.Answer{Partial: contentRange != "", ContentRange: contentRange, ContentLength: length}, rng, att.Length)
+		r, err := media.Fit(out.Body, media.Answer{Partial: contentRange != "", ContentRange: contentRange, ContentLength: length}, rng, att.Length)
 		if err != nil {
 			_ = out.Body.Close()
 			return nil, err
 		}
-		return storage.ReadCloser(r, out.Body), nil
+		return media.ReadCloser(r, out.Body), nil
 	})
 	if err != nil {
 		return nil, failure(err, t)
@@ -239,7 +239,7 @@ func (s *Source) Open(ctx context.Context, att storage.Attachment, rng *recordin
 // Delete is DeleteObject. S3 answers 204 for a missing key, some S3-speaking servers 404
 // NoSuchKey: both are a deletion. A missing bucket (NoSuchBucket) stays an error: deleting an
 // object never removes its bucket, so it means the location is wrong, not that a sweep ran.
-func (s *Source) Delete(ctx context.Context, att storage.Attachment) error {
+func (s *Source) Delete(ctx context.Context, att media.Attachment) error {
 	t, err := s.target(att)
 	if err != nil {
 		return err
@@ -270,16 +270,16 @@ func gone(err error) bool {
 
 // failure classifies an SDK error: the provider's HTTP status when it answered.
 func failure(err error, t target) error {
-	var se *storage.Error
+	var se *media.Error
 	if errors.As(err, &se) {
 		return err
 	}
 	var re *awshttp.ResponseError
-	if errors.As(err, &re) && re.HTTPStatusCode() > 0 && !errors.Is(err, storage.ErrSizeMismatch) {
-		return &storage.Error{Kind: storage.Unreachable, Handler: Handler,
-			Reason: fmt.Sprintf("provider_status_%d", re.HTTPStatusCode()), Err: storage.Scrub(err, t.secrets()...)}
+	if errors.As(err, &re) && re.HTTPStatusCode() > 0 && !errors.Is(err, media.ErrSizeMismatch) {
+		return &media.Error{Kind: media.Unreachable, Handler: Handler,
+			Reason: fmt.Sprintf("provider_status_%d", re.HTTPStatusCode()), Err: media.Scrub(err, t.secrets()...)}
 	}
-	return storage.Failure(Handler, err, t.secrets()...)
+	return media.Failure(Handler, err, t.secrets()...)
 }
 
 // clientKey identifies one configured S3 client; documents mostly share a few.

@@ -1,6 +1,6 @@
-// Package storagetest starts storage providers for tests: an S3 server (gofakes3, in memory,
+// Package mediatest starts storage providers for tests: an S3 server (gofakes3, in memory,
 // behind a real SigV4 check) and Kazoo's handler payloads that point at it.
-package storagetest
+package mediatest
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/recordingsd/recordingsd/pkg/storage/erlterm"
+	"github.com/recordingsd/recordingsd/pkg/media/erlterm"
 )
 
 // S3 is an S3 server for one test. Requests must be signed (AWS SigV4) with one of its key

@@ -1,11 +1,11 @@
-// Package storage reads recordings' audio that Kazoo stored on a storage provider instead of
+// Package media reads recordings' audio that Kazoo stored on a storage provider instead of
 // in CouchDB: the document lists it under pvt_attachments, each entry naming the Kazoo handler
 // module that wrote it (kz_att_s3, kz_att_http, …) and that handler's payload. One Source per
 // handler (subpackages s3media and httpmedia) reads the bytes back.
 //
 // Payloads hold credentials (an S3 key pair, a URL's user and password): nothing here puts
 // them in an error message, a log line or a response.
-package storage
+package media
 
 import (
 	"context"

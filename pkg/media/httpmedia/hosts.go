@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/recordingsd/recordingsd/pkg/storage"
+	"github.com/recordingsd/recordingsd/pkg/media"
 )
 
 // Option configures a Source.
@@ -62,7 +62,7 @@ func (s *Source) checkHost(u *url.URL) error {
 	if s.hostAllowed(u) {
 		return nil
 	}
-	return &storage.Error{Kind: storage.Unreachable, Handler: Handler, Reason: "host_not_allowed",
+	return &media.Error{Kind: media.Unreachable, Handler: Handler, Reason: "host_not_allowed",
 		Err: fmt.Errorf("host %s is not in storage.http.allowed_hosts", u.Host)}
 }
 

@@ -19,11 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/media/erlterm"
+	"github.com/recordingsd/recordingsd/pkg/media/mediatest"
+	"github.com/recordingsd/recordingsd/pkg/media/s3media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
-	"github.com/recordingsd/recordingsd/pkg/storage/erlterm"
-	"github.com/recordingsd/recordingsd/pkg/storage/s3media"
-	"github.com/recordingsd/recordingsd/pkg/storage/storagetest"
 )
 
 const (
@@ -39,15 +39,15 @@ func randBytes(n int) []byte {
 	return b
 }
 
-func attachment(payload map[string]any, length int64) storage.Attachment {
-	return storage.Attachment{AccountID: account, RecordingID: recID, Name: "call.mp3", Handler: s3media.Handler,
+func attachment(payload map[string]any, length int64) media.Attachment {
+	return media.Attachment{AccountID: account, RecordingID: recID, Name: "call.mp3", Handler: s3media.Handler,
 		Payload: payload, Length: length, Fields: map[string]any{"owner_id": "0000000000000000000000000000000a"}}
 }
 
 func newSource(t *testing.T, cfg s3media.Config) *s3media.Source {
 	t.Helper()
 	if cfg.Timeouts.Request == 0 {
-		cfg.Timeouts = storage.Timeouts{Request: 2 * time.Second, Idle: 2 * time.Second}
+		cfg.Timeouts = media.Timeouts{Request: 2 * time.Second, Idle: 2 * time.Second}
 	}
 	src, err := s3media.New(context.Background(), cfg)
 	if err != nil {
@@ -57,8 +57,8 @@ func newSource(t *testing.T, cfg s3media.Config) *s3media.Source {
 }
 
 // docPayload is what Kazoo 4.3 stores for an object in srv, written with the document's pair.
-func docPayload(srv *storagetest.S3, bucket, key string) map[string]any {
-	return storagetest.KazooS3Payload(map[string]any{
+func docPayload(srv *mediatest.S3, bucket, key string) map[string]any {
+	return mediatest.KazooS3Payload(map[string]any{
 		"key": docKey, "secret": docSecret, "bucket": bucket,
 		"host": srv.Host, "scheme": "http", "port": srv.Port, "folder_base_path": "kazoo",
 	}, key)
@@ -77,11 +77,11 @@ func readAll(t *testing.T, rc io.ReadCloser, err error) []byte {
 	return b
 }
 
-func storageErr(t *testing.T, err error, reason string) *storage.Error {
+func storageErr(t *testing.T, err error, reason string) *media.Error {
 	t.Helper()
-	var se *storage.Error
+	var se *media.Error
 	if !errors.As(err, &se) {
-		t.Fatalf("err = %v (%T), want a *storage.Error", err, err)
+		t.Fatalf("err = %v (%T), want a *media.Error", err, err)
 	}
 	if se.Reason != reason {
 		t.Fatalf("reason = %q (%v), want %q", se.Reason, se, reason)
@@ -95,7 +95,7 @@ func storageErr(t *testing.T, err error, reason string) *storage.Error {
 }
 
 func TestOpenWholeRangeAndStat(t *testing.T) {
-	srv := storagetest.NewS3(t, docKey, docSecret)
+	srv := mediatest.NewS3(t, docKey, docSecret)
 	audio := randBytes(300_000)
 	key := "kazoo/account%2F01%2F23%2F456789abcdef0123456789abcdef-202601/" + recID + "_call.mp3"
 	srv.Put(t, "recordings", key, audio)
@@ -132,7 +132,7 @@ func TestOpenWholeRangeAndStat(t *testing.T) {
 }
 
 func TestProviderErrors(t *testing.T) {
-	srv := storagetest.NewS3(t, docKey, docSecret)
+	srv := mediatest.NewS3(t, docKey, docSecret)
 	srv.Put(t, "recordings", "there.mp3", []byte("x"))
 	src := newSource(t, s3media.Config{})
 	ctx := context.Background()
@@ -143,7 +143,7 @@ func TestProviderErrors(t *testing.T) {
 	storageErr(t, err, "provider_status_404")
 
 	// A key pair the server does not accept.
-	bad := storagetest.KazooS3Payload(map[string]any{"key": "AKIAOTHER", "secret": docSecret, "bucket": "recordings",
+	bad := mediatest.KazooS3Payload(map[string]any{"key": "AKIAOTHER", "secret": docSecret, "bucket": "recordings",
 		"host": srv.Host, "scheme": "http", "port": srv.Port}, "there.mp3")
 	_, err = src.Open(ctx, attachment(bad, 1), nil)
 	storageErr(t, err, "provider_status_403")
@@ -176,9 +176,9 @@ func TestProviderSilentTimesOut(t *testing.T) {
 		}
 	}()
 	port := ln.Addr().(*net.TCPAddr).Port
-	payload := storagetest.KazooS3Payload(map[string]any{"key": docKey, "secret": docSecret, "bucket": "recordings",
+	payload := mediatest.KazooS3Payload(map[string]any{"key": docKey, "secret": docSecret, "bucket": "recordings",
 		"host": "127.0.0.1", "scheme": "http", "port": port}, "x.mp3")
-	src := newSource(t, s3media.Config{Timeouts: storage.Timeouts{Request: 300 * time.Millisecond, Idle: time.Second}})
+	src := newSource(t, s3media.Config{Timeouts: media.Timeouts{Request: 300 * time.Millisecond, Idle: time.Second}})
 	for name, call := range map[string]func() error{
 		"open":   func() error { _, err := src.Open(context.Background(), attachment(payload, 1), nil); return err },
 		"stat":   func() error { _, err := src.Stat(context.Background(), attachment(payload, 1)); return err },
@@ -206,9 +206,9 @@ func TestProviderStallCutsTheStream(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	payload := storagetest.KazooS3Payload(map[string]any{"key": docKey, "secret": docSecret, "bucket": "recordings",
+	payload := mediatest.KazooS3Payload(map[string]any{"key": docKey, "secret": docSecret, "bucket": "recordings",
 		"host": "127.0.0.1", "scheme": "http", "port": srv.Listener.Addr().(*net.TCPAddr).Port}, "x.mp3")
-	src := newSource(t, s3media.Config{Timeouts: storage.Timeouts{Request: time.Second, Idle: 300 * time.Millisecond}})
+	src := newSource(t, s3media.Config{Timeouts: media.Timeouts{Request: time.Second, Idle: 300 * time.Millisecond}})
 	rc, err := src.Open(context.Background(), attachment(payload, 1000), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +216,7 @@ func TestProviderStallCutsTheStream(t *testing.T) {
 	defer rc.Close()
 	start := time.Now()
 	n, err := io.Copy(io.Discard, rc)
-	if n != 400 || !errors.Is(err, storage.ErrTimeout) {
+	if n != 400 || !errors.Is(err, media.ErrTimeout) {
 		t.Fatalf("read %d bytes, err %v; want 400 then ErrTimeout", n, err)
 	}
 	if took := time.Since(start); took > 5*time.Second { // bounded, not timed: the idle timeout is 300 ms
@@ -225,7 +225,7 @@ func TestProviderStallCutsTheStream(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
-	srv := storagetest.NewS3(t, docKey, docSecret)
+	srv := mediatest.NewS3(t, docKey, docSecret)
 	key := "kazoo/account%2F01%2F23%2F456789abcdef0123456789abcdef-202601/" + recID + "_call.mp3"
 	srv.Put(t, "recordings", key, randBytes(1000))
 	srv.Put(t, "recordings", "other.mp3", []byte("x"))
@@ -237,7 +237,7 @@ func TestDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := srv.Requests()
-	if want := (storagetest.Request{Method: http.MethodDelete, Path: "/recordings/" + strings.ReplaceAll(key, "%", "%25"), KeyID: docKey}); len(reqs) != 1 || reqs[0] != want {
+	if want := (mediatest.Request{Method: http.MethodDelete, Path: "/recordings/" + strings.ReplaceAll(key, "%", "%25"), KeyID: docKey}); len(reqs) != 1 || reqs[0] != want {
 		t.Errorf("S3 saw %+v, want one %+v", reqs, want)
 	}
 	if srv.Has(t, "recordings", key) {
@@ -265,10 +265,10 @@ func TestDelete(t *testing.T) {
 	storageErr(t, err, "provider_status_404")
 
 	// A key pair the server does not accept: refused, nothing deleted, no secret in the error.
-	bad := storagetest.KazooS3Payload(map[string]any{"key": "AKIAOTHER", "secret": docSecret, "bucket": "recordings",
+	bad := mediatest.KazooS3Payload(map[string]any{"key": "AKIAOTHER", "secret": docSecret, "bucket": "recordings",
 		"host": srv.Host, "scheme": "http", "port": srv.Port}, "other.mp3")
 	err = src.Delete(ctx, attachment(bad, 1))
-	if se := storageErr(t, err, "provider_status_403"); se.Kind != storage.Unreachable {
+	if se := storageErr(t, err, "provider_status_403"); se.Kind != media.Unreachable {
 		t.Errorf("kind = %v, want Unreachable", se.Kind)
 	}
 	if !srv.Has(t, "recordings", "other.mp3") {
@@ -279,12 +279,12 @@ func TestDelete(t *testing.T) {
 	payload := docPayload(srv, "recordings", "other.mp3")
 	srv.Close()
 	err = src.Delete(ctx, attachment(payload, 1))
-	if se := storageErr(t, err, "connection_failed"); se.Kind != storage.Unreachable {
+	if se := storageErr(t, err, "connection_failed"); se.Kind != media.Unreachable {
 		t.Errorf("kind = %v, want Unreachable", se.Kind)
 	}
 
 	err = src.Delete(ctx, attachment(map[string]any{"S3": "%%%"}, 1))
-	if se := (*storage.Error)(nil); !errors.As(err, &se) || se.Kind != storage.Invalid {
+	if se := (*media.Error)(nil); !errors.As(err, &se) || se.Kind != media.Invalid {
 		t.Errorf("unreadable payload: Delete err = %v, want Invalid", err)
 	}
 }
@@ -318,7 +318,7 @@ func TestDeleteProviderAnswers(t *testing.T) {
 				}
 			}))
 			defer srv.Close()
-			payload := storagetest.KazooS3Payload(map[string]any{"key": docKey, "secret": docSecret, "bucket": "recordings",
+			payload := mediatest.KazooS3Payload(map[string]any{"key": docKey, "secret": docSecret, "bucket": "recordings",
 				"host": "127.0.0.1", "scheme": "http", "port": srv.Listener.Addr().(*net.TCPAddr).Port}, "x.mp3")
 			err := newSource(t, s3media.Config{}).Delete(context.Background(), attachment(payload, 1))
 			if tt.reason == "" {
@@ -340,7 +340,7 @@ func TestDeleteProviderAnswers(t *testing.T) {
 // storage.s3.credentials and the overrides: the pair that reaches S3 is the configured one.
 func TestCredentialsAndOverrides(t *testing.T) {
 	const confKey, confSecret = "AKIACONFIGKEY0000001", "config/secret+KEY00000000000000000000001"
-	srv := storagetest.NewS3(t, confKey, confSecret)
+	srv := mediatest.NewS3(t, confKey, confSecret)
 	audio := randBytes(5000)
 	srv.Put(t, "recordings", "a.mp3", audio)
 	ctx := context.Background()
@@ -356,7 +356,7 @@ func TestCredentialsAndOverrides(t *testing.T) {
 	}
 
 	// A document without a pair takes the configured one in document mode.
-	noPair := attachment(storagetest.KazooS3Payload(map[string]any{"bucket": "recordings",
+	noPair := attachment(mediatest.KazooS3Payload(map[string]any{"bucket": "recordings",
 		"host": srv.Host, "scheme": "http", "port": srv.Port}, "a.mp3"), int64(len(audio)))
 	fallback := newSource(t, s3media.Config{AccessKeyID: confKey, SecretAccessKey: confSecret})
 	rc, err = fallback.Open(ctx, noPair, nil)
@@ -365,7 +365,7 @@ func TestCredentialsAndOverrides(t *testing.T) {
 	storageErr(t, err, "missing_credentials")
 
 	// The bucket moved: the document still says AWS eu-west-1, the configuration says where.
-	onAWS := attachment(storagetest.KazooS3Payload(map[string]any{"key": docKey, "secret": docSecret,
+	onAWS := attachment(mediatest.KazooS3Payload(map[string]any{"key": docKey, "secret": docSecret,
 		"bucket": "recordings", "region": "eu-west-1"}, "a.mp3"), int64(len(audio)))
 	moved := newSource(t, s3media.Config{Credentials: s3media.CredentialsConfig, AccessKeyID: confKey, SecretAccessKey: confSecret,
 		Endpoint: srv.URL, BucketAccessMethod: "path"})
@@ -415,13 +415,13 @@ func TestConfigValidate(t *testing.T) {
 
 // Every payload shape kz_att_s3:decode_retrieval/1 reads.
 func TestParseLocation(t *testing.T) {
-	att := func(term any) storage.Attachment {
-		return attachment(map[string]any{"S3": storagetest.EncodeS3Term(term)}, 1)
+	att := func(term any) media.Attachment {
+		return attachment(map[string]any{"S3": mediatest.EncodeS3Term(term)}, 1)
 	}
 	db := "account%2F01%2F23%2F456789abcdef0123456789abcdef-202601"
 	tests := []struct {
 		name string
-		att  storage.Attachment
+		att  media.Attachment
 		want s3media.Location
 	}{
 		{"kazoo 4.3, written by a real Erlang", attachment(map[string]any{"S3": otpPayload(t, "kazoo43")}, 1), s3media.Location{
@@ -437,7 +437,7 @@ func TestParseLocation(t *testing.T) {
 		{"{Key, Secret, Host, Bucket, Path}", att(erlterm.Tuple{erlterm.Charlist("AK"), "SK", "s3.eu-west-1.amazonaws.com", "bucket", "p"}), s3media.Location{
 			Bucket: "bucket", Key: "p/" + db + "/" + recID + "_call.mp3", Scheme: "https", Host: "s3.eu-west-1.amazonaws.com",
 			Port: 443, AccessMethod: "path", AccessKeyID: "AK", SecretAccessKey: "SK"}},
-		{"a bare map with a field list", att(storagetest.SettingsMap(map[string]any{
+		{"a bare map with a field list", att(mediatest.SettingsMap(map[string]any{
 			"key": "AK", "secret": "SK", "bucket": "b", "region": "eu-central-1", "scheme": "https://", "port": "8443",
 			"folder_base_path": "calls", "folder_path": "in", "field_separator": "-",
 			"field_list": erlterm.List{
@@ -469,14 +469,14 @@ func TestParseLocationRefusesGarbage(t *testing.T) {
 		"no S3":         {"metadata": map[string]any{}},
 		"not base64":    {"S3": "%%%"},
 		"not a term":    {"S3": base64.StdEncoding.EncodeToString([]byte("hello"))},
-		"a 3-tuple":     {"S3": storagetest.EncodeS3Term(erlterm.Tuple{"a", "b", "c"})},
-		"no bucket":     {"S3": storagetest.EncodeS3Term(erlterm.Tuple{storagetest.SettingsMap(map[string]any{"key": "a"}), "f"})},
-		"ftp scheme":    {"S3": storagetest.EncodeS3Term(erlterm.Tuple{storagetest.SettingsMap(map[string]any{"bucket": "b", "scheme": "ftp"}), "f"})},
-		"port too high": {"S3": storagetest.EncodeS3Term(erlterm.Tuple{storagetest.SettingsMap(map[string]any{"bucket": "b", "port": 70000}), "f"})},
+		"a 3-tuple":     {"S3": mediatest.EncodeS3Term(erlterm.Tuple{"a", "b", "c"})},
+		"no bucket":     {"S3": mediatest.EncodeS3Term(erlterm.Tuple{mediatest.SettingsMap(map[string]any{"key": "a"}), "f"})},
+		"ftp scheme":    {"S3": mediatest.EncodeS3Term(erlterm.Tuple{mediatest.SettingsMap(map[string]any{"bucket": "b", "scheme": "ftp"}), "f"})},
+		"port too high": {"S3": mediatest.EncodeS3Term(erlterm.Tuple{mediatest.SettingsMap(map[string]any{"bucket": "b", "port": 70000}), "f"})},
 	} {
 		_, err := s3media.ParseLocation(attachment(payload, 1))
-		var se *storage.Error
-		if !errors.As(err, &se) || se.Kind != storage.Invalid {
+		var se *media.Error
+		if !errors.As(err, &se) || se.Kind != media.Invalid {
 			t.Errorf("%s: err = %v, want Invalid", name, err)
 		}
 	}

@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/media/erlterm"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
-	"github.com/recordingsd/recordingsd/pkg/storage/erlterm"
 )
 
 // Location is where kz_att_s3 put an object, as its payload says (Kazoo 4.3
@@ -36,8 +36,8 @@ const amazonS3Host = "s3.amazonaws.com"
 // Kazoo 4.0 wrote {Key, Secret, Bucket, Path}, {Key, Secret, Host, Bucket, Path} or
 // {Key, Secret, {Scheme, Host, Port}, Bucket, Path}, whose object key Kazoo derives from the
 // database, the document id and the attachment name. Errors: Invalid.
-func ParseLocation(att storage.Attachment) (Location, error) {
-	raw := storage.Text(att.Payload, "S3")
+func ParseLocation(att media.Attachment) (Location, error) {
+	raw := media.Text(att.Payload, "S3")
 	if raw == "" {
 		return Location{}, invalid("missing_s3", errors.New("the kz_att_s3 payload has no S3 value"))
 	}
@@ -106,8 +106,8 @@ func ParseLocation(att storage.Attachment) (Location, error) {
 	return loc, nil
 }
 
-func invalid(reason string, err error) *storage.Error {
-	return &storage.Error{Kind: storage.Invalid, Handler: Handler, Reason: reason, Err: err}
+func invalid(reason string, err error) *media.Error {
+	return &media.Error{Kind: media.Invalid, Handler: Handler, Reason: reason, Err: err}
 }
 
 // decodeBase64 reads Erlang's base64:encode/1 output (standard alphabet, padded), tolerating
@@ -211,7 +211,7 @@ func integer(v any) (int64, bool) {
 // objectName is kz_att_util:format_url/3 with kz_att_s3's default fields: the object name
 // Kazoo derives when the payload has no file (Kazoo 4.0's tuples):
 // [path/]<db>/<id>_<attachment>, each part URI-encoded.
-func objectName(settings map[string]any, att storage.Attachment) string {
+func objectName(settings map[string]any, att media.Attachment) string {
 	fields, ok := settings["field_list"].(erlterm.List)
 	if !ok {
 		fields = erlterm.List{

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/media/httpmedia"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/storage"
-	"github.com/recordingsd/recordingsd/pkg/storage/httpmedia"
 )
 
 // provider is a web server holding one file, the way a kz_att_http storage URL would.
@@ -44,8 +44,8 @@ func newProvider(t *testing.T, data []byte, ignoreRange bool) *provider {
 	return p
 }
 
-func attachment(url string, length int64) storage.Attachment {
-	return storage.Attachment{AccountID: "0123456789abcdef0123456789abcdef", RecordingID: "202601-0123456789abcdef0123456789abcdef",
+func attachment(url string, length int64) media.Attachment {
+	return media.Attachment{AccountID: "0123456789abcdef0123456789abcdef", RecordingID: "202601-0123456789abcdef0123456789abcdef",
 		Name: "call.mp3", Handler: httpmedia.Handler, Payload: map[string]any{"url": url}, Length: length}
 }
 
@@ -73,7 +73,7 @@ func read(t *testing.T) func(io.ReadCloser, error) []byte {
 
 func reason(t *testing.T, err error, want string) {
 	t.Helper()
-	var se *storage.Error
+	var se *media.Error
 	if !errors.As(err, &se) || se.Reason != want {
 		t.Fatalf("err = %v, want reason %q", err, want)
 	}
@@ -86,7 +86,7 @@ func TestOpenForwardsRange(t *testing.T) {
 	audio := randBytes(200_000)
 	for _, ignore := range []bool{false, true} {
 		p := newProvider(t, audio, ignore)
-		src := httpmedia.New(storage.Timeouts{Request: time.Second, Idle: time.Second}, nil)
+		src := httpmedia.New(media.Timeouts{Request: time.Second, Idle: time.Second}, nil)
 		att := attachment(p.URL+"/recordings/call.mp3?sig=tok3n", int64(len(audio)))
 		ctx := context.Background()
 		if got := read(t)(src.Open(ctx, att, nil)); !bytes.Equal(got, audio) {
@@ -112,7 +112,7 @@ func TestOpenForwardsRange(t *testing.T) {
 func TestURLCredentials(t *testing.T) {
 	audio := randBytes(1000)
 	p := newProvider(t, audio, false)
-	src := httpmedia.New(storage.Timeouts{}, nil)
+	src := httpmedia.New(media.Timeouts{}, nil)
 	url := strings.Replace(p.URL, "http://", "http://kazoo:hunter2@", 1) + "/a/call.mp3?token=tok3n"
 	read(t)(src.Open(context.Background(), attachment(url, 1000), nil))
 	if p.auth[0] != "kazoo:hunter2" {
@@ -156,7 +156,7 @@ func TestProviderAnswers(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	src := httpmedia.New(storage.Timeouts{Request: 300 * time.Millisecond, Idle: 300 * time.Millisecond}, nil)
+	src := httpmedia.New(media.Timeouts{Request: 300 * time.Millisecond, Idle: 300 * time.Millisecond}, nil)
 	ctx := context.Background()
 
 	_, err := src.Open(ctx, attachment(srv.URL+"/gone", 3), nil)
@@ -189,21 +189,21 @@ func TestProviderAnswers(t *testing.T) {
 	}
 	n, err := io.Copy(io.Discard, rc)
 	rc.Close()
-	if n != 10 || !errors.Is(err, storage.ErrTimeout) {
+	if n != 10 || !errors.Is(err, media.ErrTimeout) {
 		t.Errorf("stalled transfer: %d bytes, %v", n, err)
 	}
 }
 
 func TestInvalidPayloads(t *testing.T) {
-	src := httpmedia.New(storage.Timeouts{}, nil)
+	src := httpmedia.New(media.Timeouts{}, nil)
 	for _, url := range []string{"", "ftp://host/file", "/relative", "http://"} {
 		_, err := src.Open(context.Background(), attachment(url, 1), nil)
-		var se *storage.Error
-		if !errors.As(err, &se) || se.Kind != storage.Invalid {
+		var se *media.Error
+		if !errors.As(err, &se) || se.Kind != media.Invalid {
 			t.Errorf("url %q: err = %v, want Invalid", url, err)
 		}
 		err = src.Delete(context.Background(), attachment(url, 1))
-		if !errors.As(err, &se) || se.Kind != storage.Invalid {
+		if !errors.As(err, &se) || se.Kind != media.Invalid {
 			t.Errorf("url %q: Delete err = %v, want Invalid", url, err)
 		}
 	}
@@ -248,7 +248,7 @@ func (s *store) requests() []string {
 func TestDeleteRemovesTheObject(t *testing.T) {
 	audio := randBytes(1000)
 	p := newStore(t, map[string][]byte{"/recordings/call.mp3": audio, "/recordings/other.mp3": audio})
-	src := httpmedia.New(storage.Timeouts{Request: time.Second, Idle: time.Second}, nil)
+	src := httpmedia.New(media.Timeouts{Request: time.Second, Idle: time.Second}, nil)
 	base := strings.Replace(p.URL, "http://", "http://kazoo:hunter2@", 1) + "/recordings/"
 	att := attachment(base+"call.mp3?token=tok3n", int64(len(audio)))
 	ctx := context.Background()
@@ -310,7 +310,7 @@ func TestDeleteAnswers(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	src := httpmedia.New(storage.Timeouts{Request: 300 * time.Millisecond, Idle: 300 * time.Millisecond}, nil)
+	src := httpmedia.New(media.Timeouts{Request: 300 * time.Millisecond, Idle: 300 * time.Millisecond}, nil)
 	// Every URL carries secrets: reason checks that no error shows them.
 	base := strings.Replace(srv.URL, "http://", "http://kazoo:hunter2@", 1)
 
@@ -348,7 +348,7 @@ func TestDeleteAnswers(t *testing.T) {
 				}
 			} else {
 				reason(t, err, tt.reason)
-				if se := (*storage.Error)(nil); errors.As(err, &se) && se.Kind != storage.Unreachable {
+				if se := (*media.Error)(nil); errors.As(err, &se) && se.Kind != media.Unreachable {
 					t.Errorf("kind = %v, want Unreachable", se.Kind)
 				}
 			}
