@@ -189,7 +189,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if s, ok := v.Get("auth.tokens").(string); ok {
 		var tokens []map[string]any
 		if err := json.Unmarshal([]byte(s), &tokens); err != nil {
-			return nil, fmt.Errorf("RECORDINGS_AUTH_TOKENS must be a JSON list of {token, account_id, user_id, admin}: %w", err)
+			return nil, fmt.Errorf("RECORDINGS_AUTH_TOKENS must be a JSON list of {token, account_id, user_id, admin, all_accounts}: %w", err)
 		}
 		v.Set("auth.tokens", tokens)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/media/httpmedia"
@@ -51,6 +52,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	authn, err := authenticator(cfg, store, tokens)
 	if err != nil {
 		return err
+	}
+	if n := auth.SystemTokens(tokens); n > 0 {
+		logger.Warn("system tokens configured: they act on every account", zap.Int("all_accounts_tokens", n))
 	}
 	apiCfg := apiConfig(cfg)
 	if apiCfg.Media, err = mediaSources(ctx, cfg); err != nil {
@@ -134,7 +138,7 @@ func apiConfig(cfg *Config) api.Config {
 		StallTimeout:          cfg.HTTP.StallTimeout,
 		IPRateLimit:           api.RateLimit{Rate: cfg.RateLimit.PerIP.Rate, Burst: cfg.RateLimit.PerIP.Burst},
 		AllowDisabledAccounts: !cfg.Auth.RefuseDisabledAccounts,
-		OwnerGating: api.OwnerGating{
+		OwnerGating: authz.OwnerGating{
 			Enabled:         cfg.Auth.OwnerGating.Enabled,
 			RestrictUnowned: cfg.Auth.OwnerGating.RestrictUnowned,
 			Reject:          cfg.Auth.OwnerGating.Mode == "reject",

@@ -389,7 +389,7 @@ func TestListingWhileViewsBuild(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	base := startServe(t, f.env(map[string]string{
 		"RECORDINGS_COUCHDB_REQUEST_TIMEOUT": timeout.String(),
-		"RECORDINGS_AUTH_TOKENS":             `[{"token":"ops","admin":true}]`,
+		"RECORDINGS_AUTH_TOKENS":             `[{"token":"ops","all_accounts":true}]`,
 	}))
 	list := func() (*http.Response, map[string]any, time.Duration) {
 		t.Helper()

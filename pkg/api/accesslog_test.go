@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,10 +13,12 @@ import (
 
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/recording"
 	"github.com/recordingsd/recordingsd/pkg/store/embedded"
 )
 
-// One access-log line per request: route template, status, request id, account; never the token.
+// One access-log line per request: route template, status, request id, account, the kind of
+// credentials and whether a system token was used; never the token.
 func TestAccessLog(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	store, err := embedded.Open(filepath.Join(t.TempDir(), "r.db"), embedded.Options{NoSync: true})
@@ -24,7 +27,11 @@ func TestAccessLog(t *testing.T) {
 	}
 	defer store.Close()
 	account := strings.Repeat("ab", 16)
-	authn, _ := auth.NewStaticTokens([]auth.StaticToken{{Token: "secret-token", AccountID: account}})
+	if err := store.PutAccount(context.Background(), recording.Doc{"_id": account, "pvt_type": "account", "pvt_tree": []any{}}); err != nil {
+		t.Fatal(err)
+	}
+	authn, _ := auth.NewStaticTokens([]auth.StaticToken{{Token: "secret-token", AccountID: account},
+		{Token: "system-secret", AllAccounts: true}})
 	srv := httptest.NewServer(api.NewServer(zap.New(core), api.Config{}, store, authn))
 	defer srv.Close()
 
@@ -34,18 +41,30 @@ func TestAccessLog(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	req, _ := http.NewRequest("GET", srv.URL+"/v2/accounts/"+account+"/recordings", nil)
+	req.Header.Set("X-Auth-Token", "system-secret")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
 	lines := logs.FilterMessage("request").All()
-	if len(lines) != 1 {
-		t.Fatalf("%d access-log lines, want 1", len(lines))
+	if len(lines) != 2 {
+		t.Fatalf("%d access-log lines, want 2", len(lines))
 	}
 	fields := lines[0].ContextMap()
 	if fields["route"] != "/v2/accounts/{account_id}/recordings/{recording_id}" || fields["status"] != int64(404) ||
-		fields["account_id"] != account || fields["request_id"] == "" || fields["method"] != "GET" {
+		fields["account_id"] != account || fields["request_id"] == "" || fields["method"] != "GET" ||
+		fields["credentials"] != "static" || fields["system_token"] != false {
 		t.Errorf("access log fields = %v", fields)
+	}
+	// a system token's use is on record, the token is not
+	if fields := lines[1].ContextMap(); fields["status"] != int64(200) || fields["system_token"] != true {
+		t.Errorf("access log of a system token's request = %v", fields)
 	}
 	for _, e := range logs.All() {
 		for k, v := range e.ContextMap() {
-			if s, ok := v.(string); ok && strings.Contains(s, "secret-token") {
+			if s, ok := v.(string); ok && (strings.Contains(s, "secret-token") || strings.Contains(s, "system-secret")) {
 				t.Errorf("log field %s holds the token: %q", k, s)
 			}
 		}

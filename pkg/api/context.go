@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
@@ -12,11 +12,11 @@ import (
 // requestContext is what the middleware learns about a request, shared with handlers.
 type requestContext struct {
 	meta      crossbar.Meta
-	identity  auth.Identity
+	caller    authz.Caller // the identity, then its own account once authorized
 	accountID string
 	account   recording.Doc
 	userID    string // from /users/{user_id}/…
-	gatedUser string // owner gating applies: the only owner this caller may see
+	onlyOwner string // owner gating: a listing shows this owner's recordings only
 	status    int    // for the access log
 	bytes     int64
 	route     string

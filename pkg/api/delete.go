@@ -5,6 +5,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
@@ -33,7 +34,7 @@ func (s *server) handleDelete() http.Handler {
 			writeError(w, r, crossbar.ValidationError("should_soft_delete", "type", "should_soft_delete must be true or false", nil))
 			return
 		}
-		doc, err := s.service.Delete(r.Context(), rc.accountID, id, soft, s.callerOf(r))
+		doc, err := s.service.Delete(r.Context(), rc.accountID, id, soft, s.callerOf(r, authz.Delete))
 		if err != nil {
 			s.fail(w, r, err, id)
 			return
@@ -76,12 +77,11 @@ func (s *server) noteRetainedMedia(r *http.Request, id string, doc recording.Doc
 	return names
 }
 
-// callerOf is who the request acts as, for audit stamps.
-func (s *server) callerOf(r *http.Request) recording.Caller {
+// callerOf is who the request acts as, for audit stamps; the service asks the policy about
+// each document it is about to change, as read inside its retries.
+func (s *server) callerOf(r *http.Request, action authz.Action) recording.Caller {
 	rc := reqCtx(r)
-	c := recording.Caller{AccountID: rc.identity.AccountID, UserID: rc.identity.UserID, RequestID: rc.meta.RequestID}
-	if rc.gatedUser != "" {
-		c.MayChange = func(d recording.Doc) error { return s.mayTouch(rc, d) }
-	}
-	return c
+	id := rc.caller.Identity
+	return recording.Caller{AccountID: id.AccountID, UserID: id.UserID, RequestID: rc.meta.RequestID,
+		MayChange: func(d recording.Doc) error { return s.mayTouch(rc, action, d) }}
 }

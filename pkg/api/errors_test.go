@@ -30,7 +30,7 @@ func TestAuthorization(t *testing.T) {
 			{"user of the account", tokenUser, 200, ""},
 			{"reseller above it", tokenReseller, 200, ""},
 			{"superduper admin account", tokenSuper, 200, ""},
-			{"admin token", tokenAdmin, 200, ""},
+			{"system token", tokenSystem, 200, ""},
 			{"unrelated account", tokenStranger, 403, "forbidden"},
 			{"unknown token", "nope", 401, "invalid_credentials"},
 			{"no token", "", 401, "invalid_credentials"},
@@ -83,10 +83,10 @@ func TestRequestErrors(t *testing.T) {
 				if tt.body != "" {
 					body = tt.body
 				}
-				expectError(t, f.call(tt.method, tt.path, tokenAdmin, body), tt.status, tt.message)
+				expectError(t, f.call(tt.method, tt.path, tokenSystem, body), tt.status, tt.message)
 			})
 		}
-		r := f.call("GET", "/v2/accounts/"+strings.Repeat("ab", 16)+"/recordings", tokenAdmin, nil)
+		r := f.call("GET", "/v2/accounts/"+strings.Repeat("ab", 16)+"/recordings", tokenSystem, nil)
 		if r.dataMap(t)["cause"] != strings.Repeat("ab", 16) {
 			t.Errorf("unknown account: data %v", r.data())
 		}

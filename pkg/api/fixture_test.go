@@ -55,8 +55,10 @@ const (
 	tokenReseller = "token-reseller"
 	tokenStranger = "token-stranger"
 	tokenSuper    = "token-super"
-	tokenAdmin    = "token-admin"
+	tokenSystem   = "token-system"
 	tokenUser     = "token-user"
+	// tokenAccountAdmin speaks for an administrator of account (the user, with admin: true).
+	tokenAccountAdmin = "token-account-admin"
 )
 
 // openBackend gives a test its store.
@@ -128,7 +130,8 @@ func newFixture(t *testing.T, open openBackend, cfgs ...func(*api.Config)) *fixt
 		{Token: tokenReseller, AccountID: f.reseller},
 		{Token: tokenStranger, AccountID: f.stranger},
 		{Token: tokenSuper, AccountID: f.super},
-		{Token: tokenAdmin, AccountID: f.stranger, Admin: true},
+		{Token: tokenSystem, AllAccounts: true},
+		{Token: tokenAccountAdmin, AccountID: f.account, UserID: f.user, Admin: true},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +283,7 @@ func (f *fixture) call(method, path, token string, body any, headers ...string) 
 		f.t.Fatal(err)
 	}
 	out := response{status: resp.StatusCode, header: resp.Header, body: raw}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && method != http.MethodHead {
 		if err := json.Unmarshal(raw, &out.env); err != nil {
 			f.t.Fatalf("%s %s: invalid JSON body: %v\n%s", method, path, err, raw)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
@@ -29,7 +30,7 @@ func (s *server) handleGet() http.Handler {
 		}
 		doc, err := s.service.Get(r.Context(), rc.accountID, id)
 		if err == nil {
-			err = s.mayTouch(rc, doc)
+			err = s.mayTouch(rc, authz.Read, doc)
 		}
 		if err != nil {
 			s.fail(w, r, err, id)

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/recordingsd/recordingsd/pkg/recording"
@@ -143,6 +144,40 @@ func TestGetRecordingNotFound(t *testing.T) {
 				if l, ok := r.data().([]any); !ok || len(l) != 1 {
 					t.Errorf("%s: data = %v, want [id]", id, r.data())
 				}
+			}
+		}
+	})
+}
+
+// Kazoo's public url field (where kz_att_http's document_url_field puts the location) is
+// served as stored, in the listing and the document, except for credentials in it.
+func TestPublicURLField(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open openBackend) {
+		f := newFixture(t, open)
+		plain := f.addRecording(rec{fields: recording.Doc{"url": "http://host/path"}})
+		secret := f.addRecording(rec{fields: recording.Doc{"url": "http://user:secret@host/path"}})
+		want := map[string]string{plain: "http://host/path", secret: "http://host/path"}
+		list := f.call("GET", f.base()+"/recordings", tokenAccount, nil)
+		if list.status != 200 || strings.Contains(string(list.body), "secret") {
+			t.Fatalf("listing: %d %s", list.status, list.body)
+		}
+		seen := 0
+		for _, item := range list.env["data"].([]any) {
+			m := item.(map[string]any)
+			if w, ok := want[m["id"].(string)]; ok {
+				seen++
+				if m["url"] != w {
+					t.Errorf("listing: %s url = %v, want %s", m["id"], m["url"], w)
+				}
+			}
+		}
+		if seen != 2 {
+			t.Errorf("listing shows %d of the 2 recordings: %s", seen, list.body)
+		}
+		for id, w := range want {
+			r := f.call("GET", f.base()+"/recordings/"+id, tokenAccount, nil)
+			if got := r.dataMap(t)["url"]; got != w || strings.Contains(string(r.body), "secret") {
+				t.Errorf("document %s: url = %v, want %s; %s", id, got, w, r.body)
 			}
 		}
 	})

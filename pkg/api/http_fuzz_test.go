@@ -90,7 +90,7 @@ func FuzzAPI(f *testing.F) {
 		{Token: "fz-account", AccountID: fuzzAccount},
 		{Token: "fz-user", AccountID: fuzzAccount, UserID: fuzzUser},
 		{Token: "fz-reseller", AccountID: fuzzReseller},
-		{Token: "fz-admin", AccountID: fuzzReseller, Admin: true},
+		{Token: "fz-admin", AllAccounts: true},
 	})
 	if err != nil {
 		f.Fatal(err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
@@ -286,7 +287,7 @@ func TestOwnerGating(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open openBackend) {
 		for _, reject := range []bool{false, true} {
 			k := newKazooFixture(t, open, func(c *api.Config) {
-				c.OwnerGating = api.OwnerGating{Enabled: true, Reject: reject}
+				c.OwnerGating = authz.OwnerGating{Enabled: true, Reject: reject}
 			})
 			mine := k.addRecording(rec{owner: k.user, audio: []byte("mine")})
 			theirs := k.addRecording(rec{owner: k.admin, audio: []byte("theirs")})

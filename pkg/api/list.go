@@ -33,9 +33,7 @@ func (s *server) handleList() http.Handler {
 			writeError(w, r, apiErr)
 			return
 		}
-		if !s.gateListing(w, r, &p) {
-			return
-		}
+		gateListing(r, &p)
 		if !p.paginate {
 			s.streamList(w, r, p)
 			return

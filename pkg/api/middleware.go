@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
@@ -47,6 +49,8 @@ func (s *server) withRequest(next http.Handler) http.Handler {
 				zap.Duration("duration", time.Since(started)),
 				zap.String("request_id", rc.meta.RequestID),
 				zap.String("account_id", rc.accountID),
+				zap.String("credentials", rc.caller.Method),
+				zap.Bool("system_token", rc.caller.AllAccounts),
 				zap.Bool("aborted", aborted),
 			)
 			if aborted {
@@ -133,26 +137,28 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 		creds := requestCredentials(r)
 		rc.meta.AuthToken = creds.Token
 		id, err := s.authn.Authenticate(r.Context(), creds)
+		if err == nil {
+			id, err = auth.ResolvePrivilege(r.Context(), s.store, id)
+		}
 		var expired *auth.AccountExpiredError
 		switch {
 		case errors.Is(err, auth.ErrInvalidToken):
 			writeError(w, r, crossbar.InvalidCredentials())
 			return
 		case errors.As(err, &expired):
-			writeError(w, r, &crossbar.APIError{Status: http.StatusLocked, Message: "locked", Data: map[string]any{
-				"account": map[string]any{"expired": map[string]any{"message": "account expired", "cause": expired.ExpiredAt}},
-			}})
+			writeError(w, r, crossbar.AccountExpired(expired.ExpiredAt))
 			return
 		case err != nil:
 			s.fail(w, r, err, "")
 			return
 		}
-		rc.identity = id
+		rc.caller.Identity = id
 		next.ServeHTTP(w, r)
 	})
 }
 
-// loadAccount checks the account id of the path and loads its document.
+// loadAccount checks the account id of the path and loads its document (404 when it does not
+// exist, as crossbar answers before authorizing).
 func (s *server) loadAccount(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := reqCtx(r)
@@ -176,63 +182,66 @@ func (s *server) loadAccount(next http.Handler) http.Handler {
 	})
 }
 
-// authorize allows a token on its own account, on descendants (the account's pvt_tree holds
-// the token's account), and everywhere for admin tokens and superduper admin accounts.
+// authorize asks the policy whether the caller may do the route's action on the path's
+// account, before any recording is read. Each handler asks again per recording.
 func (s *server) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := reqCtx(r)
-		ok, err := s.mayActOn(r, rc.identity, rc.accountID, rc.account)
-		if err != nil {
+		action, declared, served := routeAction(r)
+		switch {
+		case !declared:
+			// a route registered without an action: refused, never served unchecked
+			s.log.Error("route declares no authorization action", zap.String("route", rc.route))
+			writeError(w, r, crossbar.Forbidden())
+			return
+		case !served:
+			next.ServeHTTP(w, r) // 405, without reading anything
+			return
+		}
+		if err := s.loadCaller(r.Context(), rc); err != nil {
 			s.fail(w, r, err, "")
 			return
 		}
-		if !ok {
-			writeError(w, r, crossbar.Forbidden())
+		pathUser, _ := pathVar(r, "user_id")
+		d := s.policy.Decide(authz.Request{Caller: rc.caller, Action: action,
+			Target: authz.AccountOf(rc.accountID, rc.account), PathUser: pathUser})
+		if !d.Allowed {
+			writeError(w, r, refusal(d.Reason, rc.caller.Account))
 			return
 		}
+		rc.onlyOwner = d.OnlyOwner
 		next.ServeHTTP(w, r)
 	})
 }
 
-func (s *server) mayActOn(r *http.Request, id auth.Identity, accountID string, account recording.Doc) (bool, error) {
-	if id.Admin {
-		return true, nil
+// loadCaller loads the caller's own account document (none for system tokens).
+func (s *server) loadCaller(ctx context.Context, rc *requestContext) error {
+	id := rc.caller.Identity
+	switch {
+	case id.AllAccounts:
+		return nil
+	case id.AccountID == rc.accountID:
+		rc.caller.Account = authz.AccountOf(id.AccountID, rc.account)
+		return nil
+	case !recording.ValidAccountID(id.AccountID):
+		rc.caller.Account = authz.AccountOf(id.AccountID, nil)
+		return nil
 	}
-	if !s.cfg.AllowDisabledAccounts && isDisabled(account) {
-		return false, nil
+	own, err := s.accounts.get(ctx, id.AccountID)
+	if err != nil && !recording.IsNotFound(err) {
+		return err
 	}
-	own := account
-	if id.AccountID != accountID {
-		if !recording.ValidAccountID(id.AccountID) {
-			return false, nil
-		}
-		var err error
-		own, err = s.accounts.get(r.Context(), id.AccountID)
-		switch {
-		case recording.IsNotFound(err):
-			return false, nil
-		case err != nil:
-			return false, err
-		}
-	}
-	if !s.cfg.AllowDisabledAccounts && isDisabled(own) {
-		return false, nil
-	}
-	if id.AccountID == accountID || own.Bool("pvt_superduper_admin") {
-		return true, nil
-	}
-	tree, _ := account["pvt_tree"].([]any)
-	for _, a := range tree {
-		if a == id.AccountID {
-			return true, nil
-		}
-	}
-	return false, nil
+	rc.caller.Account = authz.AccountOf(id.AccountID, own)
+	return nil
 }
 
-// isDisabled reads Kazoo's account switches: pvt_enabled or enabled set to false.
-func isDisabled(account recording.Doc) bool {
-	return account["pvt_enabled"] == false || account["enabled"] == false
+// refusal is the envelope of a policy's refusal: Kazoo's 423 for an expired trial, else 403
+// naming the reason.
+func refusal(why authz.Reason, callerAccount authz.Account) *crossbar.APIError {
+	if why == authz.TrialExpired {
+		return crossbar.AccountExpired(callerAccount.TrialExpires)
+	}
+	return crossbar.ForbiddenBecause(why.Message())
 }
 
 // loadUser checks that the user of a /users/{user_id}/… path exists in the account.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
@@ -28,7 +29,7 @@ func (s *server) handlePatch() http.Handler {
 			s.fail(w, r, err, id)
 			return
 		}
-		doc, err := s.service.Patch(r.Context(), rc.accountID, id, patch, s.callerOf(r))
+		doc, err := s.service.Patch(r.Context(), rc.accountID, id, patch, s.callerOf(r, authz.Update))
 		if err != nil {
 			s.fail(w, r, err, id)
 			return
@@ -63,7 +64,7 @@ func (s *server) handlePatchCollection() http.Handler {
 			s.fail(w, r, err, "")
 			return
 		}
-		success, failure, err := s.service.PatchMany(r.Context(), rc.accountID, ids, patch, s.callerOf(r))
+		success, failure, err := s.service.PatchMany(r.Context(), rc.accountID, ids, patch, s.callerOf(r, authz.Update))
 		if err != nil {
 			s.fail(w, r, err, rc.accountID)
 			return

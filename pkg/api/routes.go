@@ -4,10 +4,18 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
+
+	"github.com/recordingsd/recordingsd/pkg/authz"
 )
 
-// routes lists the whole API surface.
+// routes is the whole service: the router inside the request-wide middleware.
 func (s *server) routes() http.Handler {
+	r := s.router()
+	return s.withRequest(s.withCORS(r, withGzip(r)))
+}
+
+// router lists the whole API surface.
+func (s *server) router() *mux.Router {
 	// Keep %2F inside a path variable, so ids are checked, not routed; no path cleaning either:
 	// "/../" and "//" get an error envelope, not a redirect.
 	r := mux.NewRouter().UseEncodedPath().SkipClean(true)
@@ -24,47 +32,69 @@ func (s *server) routes() http.Handler {
 		r.PathPrefix("/ui/").Handler(s.cfg.UI)
 	}
 
+	// Every route below is authorized by s.authorize, for the action its method declares.
 	acct := r.PathPrefix("/v2/accounts/{account_id}").Subrouter()
-	acct.Use(s.limitByIP, s.authenticate, s.loadAccount, s.authorize, s.limitByAccount, s.gateOwners)
+	acct.Use(s.limitByIP, s.authenticate, s.loadAccount, s.authorize, s.limitByAccount)
 
 	acct.Handle("/recordings", methods{
-		http.MethodGet: s.handleList(),
+		http.MethodGet: {authz.List, s.handleList()},
 	})
 	acct.Handle("/recordings/collection", methods{
-		http.MethodPatch: s.handlePatchCollection(),
+		http.MethodPatch: {authz.Bulk, s.handlePatchCollection()},
 	})
 	acct.Handle("/recordings/{recording_id}", methods{
-		http.MethodGet:    s.handleGet(),
-		http.MethodHead:   s.handleGet(),
-		http.MethodPatch:  s.handlePatch(),
-		http.MethodDelete: s.handleDelete(),
+		http.MethodGet:    {authz.Read, s.handleGet()},
+		http.MethodHead:   {authz.Read, s.handleGet()},
+		http.MethodPatch:  {authz.Update, s.handlePatch()},
+		http.MethodDelete: {authz.Delete, s.handleDelete()},
 	})
 
 	user := acct.PathPrefix("/users/{user_id}").Subrouter()
 	user.Use(s.loadUser) // the user must exist; it selects the owner index for listings
 	user.Handle("/recordings", methods{
-		http.MethodGet: s.handleList(),
+		http.MethodGet: {authz.List, s.handleList()},
 	})
 	user.Handle("/recordings/collection", methods{
-		http.MethodPatch: s.handlePatchCollection(),
+		http.MethodPatch: {authz.Bulk, s.handlePatchCollection()},
 	})
 	user.Handle("/recordings/{recording_id}", methods{
-		http.MethodGet:    s.handleGet(),
-		http.MethodHead:   s.handleGet(),
-		http.MethodPatch:  s.handlePatch(),
-		http.MethodDelete: s.handleDelete(),
+		http.MethodGet:    {authz.Read, s.handleGet()},
+		http.MethodHead:   {authz.Read, s.handleGet()},
+		http.MethodPatch:  {authz.Update, s.handlePatch()},
+		http.MethodDelete: {authz.Delete, s.handleDelete()},
 	})
 
-	return s.withRequest(s.withCORS(r, withGzip(r)))
+	return r
 }
 
 // methods dispatches on the HTTP method; any other method is Kazoo's 405 invalid_method.
-type methods map[string]http.Handler
+type methods map[string]endpoint
+
+// endpoint is a handler with the action the authorization policy checks before it runs.
+type endpoint struct {
+	action  authz.Action
+	handler http.Handler
+}
 
 func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h, ok := m[r.Method]; ok {
-		h.ServeHTTP(w, r)
+	if e, ok := m[r.Method]; ok {
+		e.handler.ServeHTTP(w, r)
 		return
 	}
 	writeError(w, r, errInvalidMethod())
+}
+
+// routeAction is the action the matched route declares for the request's method; ok is false
+// for a method the route does not serve (it answers 405).
+func routeAction(r *http.Request) (action authz.Action, declared, ok bool) {
+	route := mux.CurrentRoute(r)
+	if route == nil {
+		return "", false, true
+	}
+	m, isMethods := route.GetHandler().(methods)
+	if !isMethods {
+		return "", false, true
+	}
+	e, served := m[r.Method]
+	return e.action, true, served
 }

@@ -58,7 +58,7 @@ func TestSecurityMatrix(t *testing.T) {
 	acct := "/v2/accounts/" + f.account
 	tokenAccountOf := map[string]string{
 		tokenAccount: f.account, tokenUser: f.account, tokenReseller: f.reseller,
-		tokenStranger: f.stranger, tokenSuper: f.super, tokenAdmin: f.stranger,
+		tokenStranger: f.stranger, tokenSuper: f.super, tokenSystem: "", tokenAccountAdmin: f.account,
 	}
 
 	tests := []struct {
@@ -130,10 +130,10 @@ func TestSecurityMatrix(t *testing.T) {
 			}},
 		{name: "a user id _design%2Fx", path: acct + "/users/_design%2Fx/recordings", token: tokenAccount, status: 404, message: "bad identifier", reach: reachAccounts},
 		{name: "a user id ..%2F", path: acct + "/users/..%2F..%2F/recordings", token: tokenAccount, status: 404, message: "bad identifier", reach: reachAccounts},
-		{name: "account id ..%2F_all_dbs", path: "/v2/accounts/..%2F..%2F_all_dbs/recordings", token: tokenAdmin, status: 404, message: "bad identifier", reach: reachNothing},
-		{name: "account id _users", path: "/v2/accounts/_users/recordings", token: tokenAdmin, status: 404, message: "bad identifier", reach: reachNothing},
-		{name: "account id in upper case", path: "/v2/accounts/" + strings.ToUpper(f.account) + "/recordings", token: tokenAdmin, status: 404, message: "bad identifier", reach: reachNothing},
-		{name: "account id of 10 KB", path: "/v2/accounts/" + long + "/recordings", token: tokenAdmin, status: 404, message: "bad identifier", reach: reachNothing},
+		{name: "account id ..%2F_all_dbs", path: "/v2/accounts/..%2F..%2F_all_dbs/recordings", token: tokenSystem, status: 404, message: "bad identifier", reach: reachNothing},
+		{name: "account id _users", path: "/v2/accounts/_users/recordings", token: tokenSystem, status: 404, message: "bad identifier", reach: reachNothing},
+		{name: "account id in upper case", path: "/v2/accounts/" + strings.ToUpper(f.account) + "/recordings", token: tokenSystem, status: 404, message: "bad identifier", reach: reachNothing},
+		{name: "account id of 10 KB", path: "/v2/accounts/" + long + "/recordings", token: tokenSystem, status: 404, message: "bad identifier", reach: reachNothing},
 
 		// Bodies that would write private fields or move the document.
 		{name: "PATCH _id", method: "PATCH", path: acct + "/recordings/" + id, token: tokenAccount, body: `{"data":{"_id":"_design/x"}}`, status: 400, message: "validation error", reach: reachAccounts},

@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/metrics"
@@ -39,20 +40,10 @@ type Config struct {
 	// pvt_enabled: false, as Kazoo does for tokens; by default they get 403.
 	AllowDisabledAccounts bool
 	// OwnerGating restricts non-admin users to their own recordings.
-	OwnerGating OwnerGating
+	OwnerGating authz.OwnerGating
 	// Media reads audio that Kazoo stored on storage providers (pvt_attachments), by handler
 	// module (kz_att_s3, kz_att_http). A handler without a Source answers 501.
 	Media media.Sources
-}
-
-// OwnerGating is the cloudpbx/openkazoo owner rule: a user whose priv_level is not "admin"
-// (on an account that is not superduper admin) sees only recordings they own.
-type OwnerGating struct {
-	Enabled bool
-	// RestrictUnowned also hides recordings without an owner from such users.
-	RestrictUnowned bool
-	// Reject answers 403 on /recordings instead of quietly listing the user's own.
-	Reject bool
 }
 
 func (c Config) withDefaults() Config {
@@ -87,6 +78,7 @@ type server struct {
 	store         recording.Store
 	service       *recording.Service
 	authn         auth.Authenticator
+	policy        authz.Policy
 	accounts      *accountCache
 	metrics       *metrics.Metrics
 	ipLimits      *limiters
@@ -96,6 +88,10 @@ type server struct {
 // NewServer wires the API: every route, with its middleware, over the given store and
 // authenticator.
 func NewServer(logger *zap.Logger, cfg Config, store recording.Store, authn auth.Authenticator) http.Handler {
+	return newServer(logger, cfg, store, authn).routes()
+}
+
+func newServer(logger *zap.Logger, cfg Config, store recording.Store, authn auth.Authenticator) *server {
 	cfg = cfg.withDefaults()
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
@@ -110,12 +106,13 @@ func NewServer(logger *zap.Logger, cfg Config, store recording.Store, authn auth
 		store:         store,
 		service:       svc,
 		authn:         authn,
+		policy:        authz.Policy{AllowDisabledAccounts: cfg.AllowDisabledAccounts, OwnerGating: cfg.OwnerGating, Now: cfg.Now},
 		accounts:      newAccountCache(store, cfg.AccountCacheTTL, cfg.Now),
 		metrics:       cfg.Metrics,
 		ipLimits:      newLimiters(cfg.IPRateLimit, cfg.Now),
 		accountLimits: newLimiters(cfg.AccountRateLimit, cfg.Now),
 	}
-	return s.routes()
+	return s
 }
 
 // meta is the envelope metadata common to every response to r.

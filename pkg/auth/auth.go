@@ -7,16 +7,26 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
-// Identity is who a request speaks for.
+// Identity is who a request speaks for. What it may do is pkg/authz's to decide.
 type Identity struct {
+	// AccountID is the account the credentials belong to; empty only for system tokens.
 	AccountID string
-	UserID    string // empty for account-level tokens
-	// Admin tokens may act on every account (operators' and integrators' system tokens).
-	Admin bool
+	// UserID is the user they speak for; empty for account-level credentials.
+	UserID string
+	// AccountAdmin: the credentials speak for an administrator of AccountID (and of the
+	// accounts below it): a user whose priv_level is "admin", a static token with admin: true,
+	// or credentials without a user (Kazoo's default_priv_level for them is admin).
+	AccountAdmin bool
+	// AllAccounts: a system token (static, all_accounts: true) that acts on every account.
+	AllAccounts bool
 	// Method names how the identity was established: "static", "kazoo_jwt", "basic".
 	Method string
+	// KeyID is the signing key (kid) of a Kazoo JWT, for the logs; never the token.
+	KeyID string
 	// OriginalAccountID is the token's own account when an "as" claim masquerades as another.
 	OriginalAccountID string
 }
@@ -79,4 +89,33 @@ func (c Chain) Authenticate(ctx context.Context, cr Credentials) (Identity, erro
 		return c.Basic.Authenticate(ctx, cr)
 	}
 	return Identity{}, ErrInvalidToken
+}
+
+// Users loads user documents (recording.Store does).
+type Users interface {
+	// User returns the user document; ENotFound when there is no such user.
+	User(ctx context.Context, accountID, userID string) (recording.Doc, error)
+}
+
+// ResolvePrivilege completes an identity's AccountAdmin the way Kazoo's is_account_admin does,
+// whatever the kind of credentials: credentials without a user are admins (Kazoo's
+// default_priv_level), a user is one when their document says priv_level "admin". A missing
+// user is no admin; a store failure is returned (the caller answers 503).
+func ResolvePrivilege(ctx context.Context, users Users, id Identity) (Identity, error) {
+	switch {
+	case id.AllAccounts || id.AccountAdmin:
+		return id, nil
+	case id.UserID == "":
+		id.AccountAdmin = true
+		return id, nil
+	}
+	doc, err := users.User(ctx, id.AccountID, id.UserID)
+	switch {
+	case recording.IsNotFound(err):
+		return id, nil
+	case err != nil:
+		return Identity{}, err
+	}
+	id.AccountAdmin = doc.String("priv_level") == "admin"
+	return id, nil
 }

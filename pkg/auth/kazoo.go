@@ -75,6 +75,7 @@ type kazooClaims struct {
 		AccountID string `json:"account_id"`
 		OwnerID   string `json:"owner_id"`
 	} `json:"as"`
+	kid string // the header's key id, verified with the signature
 }
 
 // Authenticate verifies c.Token. Any flaw in the token is ErrInvalidToken; a datastore
@@ -90,12 +91,12 @@ func (k *Kazoo) Authenticate(ctx context.Context, c Credentials) (Identity, erro
 	if err := k.checkTrial(ctx, claims.AccountID); err != nil {
 		return Identity{}, err
 	}
-	id := Identity{AccountID: claims.AccountID, UserID: claims.OwnerID, Method: "kazoo_jwt"}
+	id := Identity{AccountID: claims.AccountID, UserID: claims.OwnerID, Method: "kazoo_jwt", KeyID: claims.kid}
 	if claims.As != nil && claims.As.AccountID != "" && claims.As.OwnerID != "" {
 		if err := k.checkDescendant(ctx, claims.AccountID, claims.As.AccountID); err != nil {
 			return Identity{}, err
 		}
-		id = Identity{AccountID: claims.As.AccountID, UserID: claims.As.OwnerID, Method: "kazoo_jwt", OriginalAccountID: claims.AccountID}
+		id = Identity{AccountID: claims.As.AccountID, UserID: claims.As.OwnerID, Method: "kazoo_jwt", KeyID: claims.kid, OriginalAccountID: claims.AccountID}
 	}
 	return id, nil
 }
@@ -139,6 +140,7 @@ func (k *Kazoo) verify(ctx context.Context, token string) (*kazooClaims, error) 
 	if err != nil {
 		return nil, ErrInvalidToken
 	}
+	claims.kid = kid
 	if !k.notExpired(claims.Exp) || !recording.ValidAccountID(claims.AccountID) {
 		return nil, ErrInvalidToken
 	}

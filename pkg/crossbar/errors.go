@@ -63,6 +63,20 @@ func Forbidden() *APIError {
 	return systemError(http.StatusForbidden, "forbidden", "forbidden", nil)
 }
 
+// ForbiddenBecause is 403 with the reason, in the shape Kazoo's token restrictions use:
+// data {"cause": cause, "message": "forbidden"}.
+func ForbiddenBecause(cause string) *APIError {
+	return systemError(http.StatusForbidden, "forbidden", "forbidden", map[string]any{"cause": cause})
+}
+
+// AccountExpired is Kazoo's 423 for an account whose trial is over; expiredAt is its
+// pvt_trial_expires (gregorian seconds).
+func AccountExpired(expiredAt int64) *APIError {
+	return &APIError{Status: http.StatusLocked, Message: "locked", Data: map[string]any{
+		"account": map[string]any{"expired": map[string]any{"message": "account expired", "cause": expiredAt}},
+	}}
+}
+
 // InvalidMethod is 405. Kazoo sends no Allow header with it.
 func InvalidMethod() *APIError {
 	return systemError(http.StatusMethodNotAllowed, "invalid_method", "method not allowed", nil)

@@ -3,6 +3,7 @@ package recording
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"sort"
 	"strings"
 )
@@ -94,11 +95,12 @@ func AsInt(v any) (int64, bool) {
 // IsPrivateKey reports whether a key is hidden from clients: Kazoo hides "_" and "pvt_" keys.
 func IsPrivateKey(k string) bool { return strings.HasPrefix(k, "_") || strings.HasPrefix(k, "pvt_") }
 
-// Public returns the client-facing view of a recording: public fields, "id" and
+// Public returns the client-facing view of a recording: public fields as stored, "id" and
 // "_read_only.content_types" (sorted unique types over inline and external attachments).
-// Storage handlers' payloads (pvt_attachments.*.handler: S3 key pairs, URLs with passwords)
-// never appear, not even where Kazoo copied one into a public field (kz_att_http's
-// document_url_field).
+// Credentials never appear: a URL's user info is removed from any public string; where Kazoo
+// copied a storage handler's payload into a public field (kz_att_http's document_url_field),
+// a URL keeps its scheme, host and path but loses its query (signed queries are credentials),
+// and any other payload value (an S3 key pair) is left out.
 func (d Doc) Public() map[string]any {
 	payloads := d.handlerPayloadStrings()
 	out := make(map[string]any, len(d)+2)
@@ -106,14 +108,38 @@ func (d Doc) Public() map[string]any {
 		if IsPrivateKey(k) {
 			continue
 		}
-		if s, ok := v.(string); ok && payloads[s] {
-			continue
+		if s, ok := v.(string); ok {
+			clean, keep := publicString(s, payloads[s])
+			if !keep {
+				continue
+			}
+			v = clean
 		}
 		out[k] = v
 	}
 	out["id"] = d.ID()
 	out["_read_only"] = map[string]any{"content_types": d.ContentTypes()}
 	return out
+}
+
+// publicString removes credentials from a public string value; keep is false when the whole
+// value is one. payload says that the value is also a storage handler's payload.
+func publicString(s string, payload bool) (clean string, keep bool) {
+	if !payload && !strings.Contains(s, "@") {
+		return s, true // no user info possible: the common case costs no parsing
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return s, !payload
+	}
+	if u.User == nil && (!payload || u.RawQuery == "") {
+		return s, true
+	}
+	u.User = nil
+	if payload {
+		u.RawQuery, u.ForceQuery = "", false
+	}
+	return u.String(), true
 }
 
 // handlerPayloadStrings collects the string values of every storage handler's payload
