@@ -3,9 +3,7 @@ package couch
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -21,103 +19,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
 )
-
-func TestAttachmentRoundTrip(t *testing.T) {
-	s := newTestStore(t)
-	ctx := testContext(t)
-	account := couchtest.NewAccountID()
-	id := newRecordingID(testMonth)
-	rev := mustPutRecording(t, s, account, recordingDoc(id, created(testMonth, 1), nil))
-
-	audio := make([]byte, 3<<20+12345)
-	if _, err := rand.Read(audio); err != nil {
-		t.Fatal(err)
-	}
-	// Random bytes do not compress, but a run of zeros does: any gzip on the way would show.
-	copy(audio[1000:], make([]byte, 100000))
-	const name = "call recording #1.mp3" // a space and a '#' must survive the path
-	// A pipe has no known length: the upload goes chunked, as a streamed file would.
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := io.Copy(pw, bytes.NewReader(audio))
-		pw.CloseWithError(err)
-	}()
-	newRev, err := s.PutAttachment(ctx, account, id, rev, name, "audio/mpeg", pr)
-	if err != nil {
-		t.Fatalf("PutAttachment: %v", err)
-	}
-	if newRev == "" || newRev == rev {
-		t.Fatalf("PutAttachment rev %q (was %q)", newRev, rev)
-	}
-	_, err = s.PutAttachment(ctx, account, id, rev, "other.mp3", "audio/mpeg", bytes.NewReader(audio[:10]))
-	wantCode(t, "PutAttachment with a stale rev", err, recording.EConflict)
-
-	doc, err := s.Get(ctx, account, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	atts := doc.Attachments()
-	sum := md5.Sum(audio)
-	wantDigest := "md5-" + base64.StdEncoding.EncodeToString(sum[:])
-	if len(atts) != 1 || atts[0].Name != name || atts[0].Length != int64(len(audio)) ||
-		atts[0].ContentType != "audio/mpeg" || atts[0].Digest != wantDigest {
-		t.Fatalf("attachments %+v, want %s of %d bytes, digest %s", atts, name, len(audio), wantDigest)
-	}
-
-	read := func(r *recording.Range) []byte {
-		t.Helper()
-		rc, err := s.OpenAttachment(ctx, account, id, name, r)
-		if err != nil {
-			t.Fatalf("OpenAttachment %+v: %v", r, err)
-		}
-		defer rc.Close()
-		b, err := io.ReadAll(rc)
-		if err != nil {
-			t.Fatalf("read %+v: %v", r, err)
-		}
-		return b
-	}
-	if got := read(nil); !bytes.Equal(got, audio) {
-		t.Fatalf("whole attachment: %d bytes differ from the %d uploaded", len(got), len(audio))
-	}
-	last := int64(len(audio)) - 1
-	for _, r := range []recording.Range{
-		{Start: 0, End: 0},
-		{Start: 0, End: 65535},
-		{Start: 1 << 20, End: 2<<20 + 17},
-		{Start: last - 999, End: last}, // what a suffix request bytes=-1000 resolves to
-		{Start: last, End: last},
-		{Start: 0, End: last},
-	} {
-		t.Run(fmt.Sprintf("range %d-%d", r.Start, r.End), func(t *testing.T) {
-			got := read(&r)
-			if want := audio[r.Start : r.End+1]; !bytes.Equal(got, want) {
-				t.Fatalf("got %d bytes, want exactly the %d of the range", len(got), len(want))
-			}
-		})
-	}
-
-	// Closing early must not hang or leak: read a little of a big body and close.
-	rc, err := s.OpenAttachment(ctx, account, id, name, &recording.Range{Start: 10, End: last})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(rc, make([]byte, 100)); err != nil {
-		t.Fatal(err)
-	}
-	if err := rc.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-
-	_, err = s.OpenAttachment(ctx, account, id, "missing.mp3", nil)
-	wantCode(t, "missing attachment", err, recording.ENotFound)
-	_, err = s.OpenAttachment(ctx, account, newRecordingID(testMonth), name, nil)
-	wantCode(t, "attachment of a missing doc", err, recording.ENotFound)
-	_, err = s.OpenAttachment(ctx, account, newRecordingID(testMonth.Prev()), name, &recording.Range{Start: 0, End: 1})
-	wantCode(t, "attachment in a missing month", err, recording.ENotFound)
-}
 
 // TestOpenAttachmentAnswers covers the server behaviours pouchdb-server cannot show:
 // CouchDB's 206, a gzip-encoded answer, and a body shorter than the range.

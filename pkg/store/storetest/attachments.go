@@ -82,8 +82,9 @@ func testAttachmentRoundTrip(t *testing.T, s Backend) {
 		t.Fatalf("rev %s, want %s", doc.Rev(), newRev)
 	}
 	wantStub(t, doc, name, "audio/mpeg", audio, 2)
-	if atts := doc.Attachments(); len(atts) != 1 || atts[0].Name != name {
-		t.Fatalf("attachments %+v, want only %s", atts, name)
+	if atts := doc.Attachments(); len(atts) != 1 || atts[0].Name != name || atts[0].Length != int64(len(audio)) ||
+		atts[0].ContentType != "audio/mpeg" || atts[0].Digest != digest(audio) {
+		t.Fatalf("attachments %+v, want only %s of %d bytes, digest %s", atts, name, len(audio), digest(audio))
 	}
 
 	if got := readAttachment(t, s, account, id, name, nil); !bytes.Equal(got, audio) {
@@ -95,6 +96,7 @@ func testAttachmentRoundTrip(t *testing.T, s Backend) {
 		{Start: 0, End: 65535},
 		{Start: 65535, End: 65536},                 // across the first 64 KiB boundary
 		{Start: 1<<20 - 100, End: 1<<20 + 100},     // across a megabyte boundary
+		{Start: 1 << 20, End: 2<<20 + 17},          // from a megabyte boundary, many chunks on
 		{Start: 1<<20 + 1, End: 2<<20 + 17},        // many chunks, neither end aligned
 		{Start: last - 999, End: last},             // what a suffix request bytes=-1000 resolves to
 		{Start: last, End: last},                   // the last byte
