@@ -15,6 +15,8 @@ import (
 	"strconv"
 
 	_ "embed"
+
+	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
 // recordingsdJSON is our own design document. Kazoo owns _design/recordings and rewrites it
@@ -61,10 +63,10 @@ const AuthDesignName = "recordingsd_auth"
 const AuthDesignID = "_design/" + AuthDesignName
 
 // View names of _design/recordingsd_auth: map-only, key = the hash, value null; the emit
-// rule is HasCredentials.
+// rule is recording.HasCredentials.
 const (
-	ViewCredsByMD5 = "creds_by_md5" // key pvt_md5_auth
-	ViewCredsBySHA = "creds_by_sha" // key pvt_sha1_auth
+	ViewCredsByMD5 = "creds_by_md5" // key pvt_md5_auth (recording.FieldMD5Auth)
+	ViewCredsBySHA = "creds_by_sha" // key pvt_sha1_auth (recording.FieldSHA1Auth)
 )
 
 // RetentionDesignName is the name of the retention sweeper's design document of month
@@ -77,13 +79,6 @@ const RetentionDesignID = "_design/" + RetentionDesignName
 // ViewPurge is the view of _design/recordingsd_retention: map-only, key
 // [reason, at, _id], value null; the emit rule is recording.PurgeKeyOf.
 const ViewPurge = "purge"
-
-// The user document fields holding Kazoo's credential hashes: md5 / sha1 hex of
-// "username:password".
-const (
-	FieldMD5Auth  = "pvt_md5_auth"
-	FieldSHA1Auth = "pvt_sha1_auth"
-)
 
 // metaKey is the top-level field holding our version stamp inside a design document.
 const metaKey = "recordingsd"
@@ -192,75 +187,16 @@ func IsCurrent(installed map[string]any) bool {
 	return Recordings.IsCurrent(installed)
 }
 
-// CredsView names the view of _design/recordingsd_auth keyed by field (FieldMD5Auth or
-// FieldSHA1Auth); false for any other field.
+// CredsView names the view of _design/recordingsd_auth keyed by field
+// (recording.FieldMD5Auth or recording.FieldSHA1Auth); false for any other field.
 func CredsView(field string) (string, bool) {
 	switch field {
-	case FieldMD5Auth:
+	case recording.FieldMD5Auth:
 		return ViewCredsByMD5, true
-	case FieldSHA1Auth:
+	case recording.FieldSHA1Auth:
 		return ViewCredsBySHA, true
 	}
 	return "", false
-}
-
-// HasCredentials is the map rule of the creds views, in Go, exactly as Kazoo's own
-// _design/users views test it: doc is a user (pvt_type "user"), not pvt_deleted and enabled
-// (both with JavaScript's truthiness, so a user without an enabled field cannot sign in,
-// as in Kazoo), and its field is the string hash (byte for byte, never empty). The embedded
-// store applies it to every document; the CouchDB store applies it again to the view's rows,
-// so both answer exactly the same.
-func HasCredentials(doc map[string]any, field, hash string) bool {
-	if hash == "" {
-		return false
-	}
-	if _, ok := CredsView(field); !ok {
-		return false
-	}
-	if t, _ := doc["pvt_type"].(string); t != "user" {
-		return false
-	}
-	if truthy(doc["pvt_deleted"]) {
-		return false
-	}
-	if !truthy(doc["enabled"]) {
-		return false
-	}
-	h, _ := doc[field].(string)
-	return h == hash
-}
-
-// truthy is JavaScript's truthiness of a JSON value: false, null, 0 and "" are false;
-// everything else, empty objects and arrays included, is true.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case json.Number:
-		f, _ := x.Float64() // out of range: ±Inf, true as in JavaScript
-		return f != 0 && !math.IsNaN(f)
-	case float64:
-		return x != 0 && !math.IsNaN(x)
-	case float32:
-		return x != 0 && !math.IsNaN(float64(x))
-	case int:
-		return x != 0
-	case int64:
-		return x != 0
-	case int32:
-		return x != 0
-	case uint:
-		return x != 0
-	case uint64:
-		return x != 0
-	case uint32:
-		return x != 0
-	}
-	return true
 }
 
 func installedVersion(doc map[string]any) (int64, bool) {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/recordingsd/recordingsd/internal/exactio"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
@@ -126,7 +127,7 @@ func Fit(body io.Reader, a Answer, rng *recording.Range, size int64) (io.Reader,
 		if total >= 0 && size >= 0 && total != size {
 			return nil, fmt.Errorf("%w: %d bytes stored, %d expected", ErrSizeMismatch, total, size)
 		}
-		return recording.ExactReader(body, rng.Len()), nil
+		return exactio.NewReader(body, rng.Len()), nil
 	}
 	if a.ContentLength >= 0 && size >= 0 && a.ContentLength != size {
 		return nil, fmt.Errorf("%w: %d bytes stored, %d expected", ErrSizeMismatch, a.ContentLength, size)
@@ -135,12 +136,12 @@ func Fit(body io.Reader, a Answer, rng *recording.Range, size int64) (io.Reader,
 		if size < 0 {
 			return body, nil
 		}
-		return recording.ExactReader(body, size), nil
+		return exactio.NewReader(body, size), nil
 	}
 	if _, err := io.CopyN(io.Discard, body, rng.Start); err != nil {
 		return nil, fmt.Errorf("skip to byte %d: %w", rng.Start, err)
 	}
-	return recording.ExactReader(body, rng.Len()), nil
+	return exactio.NewReader(body, rng.Len()), nil
 }
 
 // parseContentRange reads "bytes S-E/TOTAL" (TOTAL may be "*": -1).

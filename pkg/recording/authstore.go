@@ -1,12 +1,42 @@
 package recording
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Databases Kazoo keeps its authentication data in.
 const (
 	SystemAuthDB   = "system_auth"   // signing keys: doc id = JWT kid, attachment private_key.pem
 	SystemConfigDB = "system_config" // doc "auth": default.secret_for_user_signature, default.system_key
 )
+
+// ValidSystemDB reports whether db can name a system database such as system_auth: a
+// CouchDB database name without '/', so it never names an account or month database (nor
+// anything starting with '_', such as a store's own bookkeeping), nor a name a server that
+// strips slashes (pouchdb-server) would list like a month database.
+func ValidSystemDB(db string) bool {
+	if db == "" || db[0] < 'a' || db[0] > 'z' {
+		return false
+	}
+	if _, ok := ParseMonthDB(db); ok {
+		return false
+	}
+	for i := 1; i < len(db); i++ {
+		switch c := db[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', strings.IndexByte("_$()+-", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ReadableDocID reports whether id can name a document the auth lookups read and write:
+// CouchDB's own ids (_design/…, _local/…) and endpoints (_all_docs, …) never do.
+func ReadableDocID(id string) bool {
+	return id != "" && !strings.HasPrefix(id, "_")
+}
 
 // AuthStore reads what verifying Kazoo's tokens and Basic credentials needs. Every backend
 // implements it next to Store, with the same behaviour (checked by the contract suite). Any

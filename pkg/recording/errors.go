@@ -16,6 +16,9 @@ const (
 	EInternal    = "internal"    // anything else; details only in the log
 )
 
+// EMalformedID marks an id that cannot be a recording id (Kazoo's "bad identifier").
+const EMalformedID = "malformed_id"
+
 // Error is the application error: a machine code and a message fit for a client.
 type Error struct {
 	Code    string

@@ -102,16 +102,6 @@ func ParseRecordingID(id string) (Month, bool) {
 	return Month{Year: year, Month: month}, true
 }
 
-// AccountDBName is the unencoded account database name, account/xx/yy/rest.
-func AccountDBName(accountID string) string {
-	return "account/" + accountID[0:2] + "/" + accountID[2:4] + "/" + accountID[4:]
-}
-
-// MonthDBName is the unencoded monthly database name, account/xx/yy/rest-YYYYMM.
-func MonthDBName(accountID string, m Month) string {
-	return AccountDBName(accountID) + "-" + m.String()
-}
-
 // NewRecordingID makes an id in Kazoo's shape for a recording started at t.
 func NewRecordingID(t time.Time, hex32 string) string {
 	return MonthOf(t).String() + "-" + hex32

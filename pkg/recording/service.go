@@ -22,9 +22,6 @@ func NewService(s Store) *Service {
 	return &Service{Store: s, Now: time.Now, ConflictRetries: 5}
 }
 
-// EMalformedID marks an id that cannot be a recording id (Kazoo's "bad identifier").
-const EMalformedID = "malformed_id"
-
 // Get loads a recording. EMalformedID for a bad id; ENotFound when it does not exist, is not a
 // call_recording, or is pvt_deleted.
 func (s *Service) Get(ctx context.Context, accountID, id string) (Doc, error) {

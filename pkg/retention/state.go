@@ -66,7 +66,7 @@ func (r dbRef) monthDB() (recording.MonthDB, error) {
 	return db, nil
 }
 
-// ErrBusy: another sweep holds the lease (in this process or another instance).
+// ErrBusy is returned when another sweep holds the lease (in this process or another instance).
 var ErrBusy = errors.New("another retention sweep is running")
 
 // errLeaseLost: the state document changed under us; another instance took the sweep over.

@@ -35,7 +35,6 @@ type S3 struct {
 
 	mu       sync.Mutex
 	keys     map[string]string // access key id → secret
-	seen     []string          // access key ids of the requests, in order
 	requests []Request
 }
 

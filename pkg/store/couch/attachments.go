@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recordingsd/recordingsd/internal/exactio"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
@@ -207,7 +208,7 @@ func (s *Store) attachmentBody(resp *http.Response, body io.Reader, r *recording
 	default:
 		return nil, fmt.Errorf("unexpected status %d for a range request", resp.StatusCode)
 	}
-	return recording.ExactReader(body, r.Len()), nil
+	return exactio.NewReader(body, r.Len()), nil
 }
 
 // attachmentReader closes the response body and releases the request's context.

@@ -100,7 +100,7 @@ func (s *Store) AccountDoc(ctx context.Context, accountID, id string) (recording
 
 // UsersByCredentials queries _design/recordingsd_auth, which it installs in the account
 // database the first time, by key with the documents, and keeps the rows whose documents
-// pass couchviews.HasCredentials: the view is the index, the Go rule the final word, so
+// pass recording.HasCredentials: the view is the index, the Go rule the final word, so
 // this store and the embedded one answer the same. Users come sorted by _id.
 func (s *Store) UsersByCredentials(ctx context.Context, accountID, field, hash string) ([]recording.Doc, error) {
 	view, ok := couchviews.CredsView(field)
@@ -159,7 +159,7 @@ func (s *Store) queryCreds(ctx context.Context, dbName, view, field, hash string
 		if err != nil {
 			return nil, fmt.Errorf("decode user: %w", err)
 		}
-		if couchviews.HasCredentials(doc, field, hash) {
+		if recording.HasCredentials(doc, field, hash) {
 			users = append(users, doc)
 		}
 	}

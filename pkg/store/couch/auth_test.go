@@ -32,7 +32,7 @@ func seedUsers(t *testing.T, s *Store, account, hash string, n int) []string {
 
 func usersByMD5(t *testing.T, s *Store, account, hash string) []string {
 	t.Helper()
-	users, err := s.UsersByCredentials(testContext(t), account, couchviews.FieldMD5Auth, hash)
+	users, err := s.UsersByCredentials(testContext(t), account, recording.FieldMD5Auth, hash)
 	if err != nil {
 		t.Fatalf("UsersByCredentials: %v", err)
 	}
@@ -57,7 +57,7 @@ func TestAuthDesignInstallRace(t *testing.T) {
 	found := make(chan []recording.Doc, 9)
 	for i := range 9 {
 		wg.Go(func() {
-			users, err := stores[i%3].UsersByCredentials(ctx, account, couchviews.FieldMD5Auth, hash)
+			users, err := stores[i%3].UsersByCredentials(ctx, account, recording.FieldMD5Auth, hash)
 			errs <- err
 			found <- users
 		})

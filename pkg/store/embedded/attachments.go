@@ -28,90 +28,120 @@ func (s *Store) PutAttachment(ctx context.Context, accountID, id, rev, name, con
 	return s.putAttachment(ctx, dbName, id, rev, name, contentType, body, what)
 }
 
-// putAttachment is PutAttachment into database dbName, which must exist.
+// putAttachment is PutAttachment into database dbName, which must exist. It refuses early
+// what the final write would refuse, stages the body ahead of the revision (discarded
+// unless that revision commits), then writes the revision that names it.
 func (s *Store) putAttachment(ctx context.Context, dbName, id, rev, name, contentType string, body io.Reader, what string) (string, error) {
-	if name == "" {
-		return "", invalid("attachment name is empty")
-	}
-	var err error
-	if rev, err = givenRev(rev, what); err != nil {
+	p, err := newAttachmentPut(dbName, id, rev, name, contentType, what)
+	if err != nil {
 		return "", err
 	}
-	if contentType == "" {
-		contentType = "application/octet-stream"
-	}
 	// Refuse before reading the body what would be refused after; checked again at the end.
-	check := func(db *database) (*storedDoc, error) {
-		if db == nil {
-			return nil, notFound(what)
-		}
-		cur, err := loadDoc(db, id)
-		if err != nil {
-			return nil, err
-		}
-		return cur, checkRev(cur, rev, what)
-	}
 	err = s.view(ctx, what, func(tx *bolt.Tx) error {
-		db, err := openDatabase(tx, dbName)
-		if err != nil {
-			return err
-		}
-		_, err = check(db)
+		_, _, err := p.target(tx)
 		return err
 	})
 	if err != nil {
 		return "", err
 	}
-
 	up := &attachmentUpload{s: s, dbName: dbName}
 	defer up.discardUnlessDone()
-	buf := make([]byte, chunksPerTransaction*chunkSize)
-	hash := md5.New()
-	var length int64
-	for {
-		n, err := io.ReadFull(body, buf)
-		hash.Write(buf[:n])
-		length += int64(n)
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			buf = buf[:n]
-			break
-		}
-		if err != nil {
-			return "", s.storeError(fmt.Errorf("read body: %w", err), what)
-		}
-		if err := up.stage(ctx, what, buf); err != nil {
-			return "", err
-		}
+	last, length, digest, err := up.stageBody(ctx, what, body)
+	if err != nil {
+		return "", err
 	}
-	digest := md5Digest(hash.Sum(nil))
-
-	var newRev string
-	err = s.update(ctx, what, func(tx *bolt.Tx) error {
-		db, err := openDatabase(tx, dbName)
-		if err != nil {
-			return err
-		}
-		cur, err := check(db)
-		if err != nil {
-			return err
-		}
-		ref, err := up.finish(tx, db, buf, length)
-		if err != nil {
-			return err
-		}
-		// The document as it is, its other attachments kept by their stubs, plus this one.
-		doc := recording.Doc{"_id": id}
-		if cur.live() {
-			doc = cur.doc
-		}
-		newRev, err = writeDoc(db, id, cur, doc, map[string]upload{name: {contentType: contentType, digest: digest, ref: ref}}, what)
-		return err
-	})
+	newRev, err := s.commitAttachment(ctx, p, up, last, length, digest)
 	if err != nil {
 		return "", err
 	}
 	up.done = true
 	return newRev, nil
+}
+
+// attachmentPut is one attachment write, checked: the document and the revision it
+// replaces (none: a new document), the attachment's name and content type.
+type attachmentPut struct {
+	dbName, id, rev, name, contentType string
+	what                               string // what errors call it
+}
+
+// newAttachmentPut checks the request's own fields: a name, a well-formed revision; no
+// content type means application/octet-stream.
+func newAttachmentPut(dbName, id, rev, name, contentType, what string) (*attachmentPut, error) {
+	if name == "" {
+		return nil, invalid("attachment name is empty")
+	}
+	rev, err := givenRev(rev, what)
+	if err != nil {
+		return nil, err
+	}
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	return &attachmentPut{dbName: dbName, id: id, rev: rev, name: name, contentType: contentType, what: what}, nil
+}
+
+// target opens the database and loads the document the write applies to, refusing a
+// missing database and a revision that is not current.
+func (p *attachmentPut) target(tx *bolt.Tx) (*database, *storedDoc, error) {
+	db, err := openDatabase(tx, p.dbName)
+	if err != nil {
+		return nil, nil, err
+	}
+	if db == nil {
+		return nil, nil, notFound(p.what)
+	}
+	cur, err := loadDoc(db, p.id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, cur, checkRev(cur, p.rev, p.what)
+}
+
+// stageBody reads body to its end, chunksPerTransaction chunks at a time, staging each full
+// batch, and returns the last, partial batch (written with the revision), the body's length
+// and its md5 digest.
+func (u *attachmentUpload) stageBody(ctx context.Context, what string, body io.Reader) (last []byte, length int64, digest string, err error) {
+	buf := make([]byte, chunksPerTransaction*chunkSize)
+	hash := md5.New()
+	for {
+		n, err := io.ReadFull(body, buf)
+		hash.Write(buf[:n])
+		length += int64(n)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return buf[:n], length, md5Digest(hash.Sum(nil)), nil
+		}
+		if err != nil {
+			return nil, 0, "", u.s.storeError(fmt.Errorf("read body: %w", err), what)
+		}
+		if err := u.stage(ctx, what, buf); err != nil {
+			return nil, 0, "", err
+		}
+	}
+}
+
+// commitAttachment writes, in one transaction, the upload's last bytes and the new revision
+// of the document: as it is, its other attachments kept by their stubs, plus this one.
+func (s *Store) commitAttachment(ctx context.Context, p *attachmentPut, up *attachmentUpload, last []byte, length int64, digest string) (string, error) {
+	var newRev string
+	err := s.update(ctx, p.what, func(tx *bolt.Tx) error {
+		db, cur, err := p.target(tx)
+		if err != nil {
+			return err
+		}
+		ref, err := up.finish(tx, db, last, length)
+		if err != nil {
+			return err
+		}
+		doc := recording.Doc{"_id": p.id}
+		if cur.live() {
+			doc = cur.doc
+		}
+		att := upload{contentType: p.contentType, digest: digest, ref: ref}
+		newRev, err = writeDoc(db, p.id, cur, doc, map[string]upload{p.name: att}, p.what)
+		return err
+	})
+	return newRev, err
 }
 
 // OpenAttachment returns a reader of an attachment, or of the bytes of r. The reader seeks

@@ -8,14 +8,13 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/recordingsd/recordingsd/couchviews"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
 // What verifying Kazoo's tokens and Basic credentials reads. System databases are buckets
 // named as CouchDB names them (system_auth, system_config), like account databases; users
 // by credentials are found by scanning the account database's documents with
-// couchviews.HasCredentials, the rule of the CouchDB backend's views. Account databases
+// recording.HasCredentials, the rule the CouchDB backend's views mirror. Account databases
 // hold users, devices and the like, a few hundred documents at most, and the auth layer
 // caches what it finds, so an index kept on every write would cost more than it saves.
 
@@ -106,13 +105,13 @@ func (s *Store) AccountDoc(ctx context.Context, accountID, id string) (recording
 }
 
 // UsersByCredentials scans the account database's documents in one read transaction and
-// keeps those couchviews.HasCredentials accepts, sorted by _id as the view's rows are.
+// keeps those recording.HasCredentials accepts, sorted by _id as the view's rows are.
 // Documents whose stored JSON cannot contain the hash are skipped without decoding them.
 func (s *Store) UsersByCredentials(ctx context.Context, accountID, field, hash string) ([]recording.Doc, error) {
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	if _, ok := couchviews.CredsView(field); !ok {
+	if !recording.ValidCredentialField(field) {
 		return nil, invalid("no credentials index on field %q", field)
 	}
 	users := []recording.Doc{}
@@ -139,7 +138,7 @@ func (s *Store) UsersByCredentials(ctx context.Context, accountID, field, hash s
 			if err != nil {
 				return fmt.Errorf("decode %s: %w", k, err)
 			}
-			if doc["_deleted"] != true && couchviews.HasCredentials(doc, field, hash) {
+			if doc["_deleted"] != true && recording.HasCredentials(doc, field, hash) {
 				users = append(users, doc)
 			}
 			return nil

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
@@ -22,7 +22,7 @@ func (s *Store) storeError(err error, what string) error {
 		return err
 	}
 	cause := fmt.Errorf("%s in %s: %w", what, s.path, err)
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return unavailable(cause)
 	}
 	return recording.Wrap(recording.EInternal, cause, "datastore error")

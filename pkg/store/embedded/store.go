@@ -16,6 +16,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
@@ -66,7 +67,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("create directory of store file %s: %w", path, err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout, NoSync: opts.NoSync})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("store file %s is in use by another process (or already open in this one): "+
 			"its lock was not released within %v: %w", path, opts.LockTimeout, err)
 	}

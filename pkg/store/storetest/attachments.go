@@ -264,7 +264,7 @@ func testAttachmentsFollowTheDocument(t *testing.T, s Backend) {
 	if _, err := rand.Read(content); err != nil {
 		t.Fatal(err)
 	}
-	rev, err := s.PutAttachment(ctx, account, id, rev, "a.mp3", "audio/mpeg", bytes.NewReader(content))
+	_, err := s.PutAttachment(ctx, account, id, rev, "a.mp3", "audio/mpeg", bytes.NewReader(content))
 	if err != nil {
 		t.Fatal(err)
 	}

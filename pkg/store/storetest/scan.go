@@ -412,10 +412,10 @@ func testScanPastManySoftDeleted(t *testing.T, s Backend) {
 			settle(t, s, func() error {
 				rows, err := s.Scan(ctx, account, testMonth, q)
 				if err != nil {
-					return fmt.Errorf("Scan %+v: %v", q, err)
+					return fmt.Errorf("scan %+v: %v", q, err)
 				}
 				if got := ids(rows); !slices.Equal(got, want) {
-					return fmt.Errorf("Scan %+v listed %v, want %v", q, got, want)
+					return fmt.Errorf("scan %+v listed %v, want %v", q, got, want)
 				}
 				return nil
 			})

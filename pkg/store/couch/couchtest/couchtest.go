@@ -16,7 +16,8 @@ import (
 // `make test` starts pouchdb-server and sets it.
 const EnvURL = "RECORDINGS_TEST_COUCHDB_URL"
 
-// EnvRequire, when "1", turns a missing server into a failure instead of a skip.
+// EnvRequire names the variable that, when "1", turns a missing server into a failure instead
+// of a skip.
 const EnvRequire = "RECORDINGS_TEST_REQUIRE_COUCHDB"
 
 // URL returns the test server URL, or skips the test (fails under EnvRequire) when none is set.
