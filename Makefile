@@ -2,9 +2,13 @@
 #
 # `make test` needs Go and Node.js with npm: it installs pouchdb-server into
 # testenv/pouchdb/node_modules (once, from package-lock.json), then runs the
-# tests against a throwaway server started by cmd/withcouch.
+# tests against a throwaway server started by cmd/withcouch: the service's, and
+# those of the benchmark (tools/recbench, a Go module of its own, which
+# `go test ./...` at the root leaves out).
 
 POUCHDB_DIR := testenv/pouchdb
+# The benchmark: its own module (tools/recbench/go.mod, the service's module replaced by ../..).
+BENCH_DIR := tools/recbench
 # Touched after a successful install, so that npm ci runs again only when the lock file changes.
 POUCHDB_STAMP := $(POUCHDB_DIR)/node_modules/.installed
 
@@ -47,13 +51,22 @@ $(E2E_STAMP): $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
 	touch $@
 
 # staticcheck at a pinned version, fetched and built by Go itself (kept out of go.mod); its
-# checks are in staticcheck.conf. cmd/recbench is left out: it is moving to a module of its own.
+# checks are in staticcheck.conf, for the service and the benchmark's module alike.
 STATICCHECK := go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 test: testdeps
 	go vet ./...
-	$(STATICCHECK) $$(go list ./... | grep -v /cmd/recbench)
-	go run ./cmd/withcouch -pouchdb $(POUCHDB_DIR) -- go test -race -count=1 ./...
+	go vet -C $(BENCH_DIR) ./...
+	$(STATICCHECK) ./...
+	cd $(BENCH_DIR) && $(STATICCHECK) ./...
+	go run ./cmd/withcouch -pouchdb $(POUCHDB_DIR) -- sh -c \
+	  'go test -race -count=1 ./... && go test -C $(BENCH_DIR) -race -count=1 ./...'
+
+# The benchmark's tests alone (its data set, its CouchDB client, Kazoo's design document).
+.PHONY: bench-test
+bench-test: testdeps
+	go vet -C $(BENCH_DIR) ./...
+	go run ./cmd/withcouch -pouchdb $(POUCHDB_DIR) -- go test -C $(BENCH_DIR) -race -count=1 ./...
 
 # The same suites against a real CouchDB (`docker compose up couchdb`, or on our machines
 # ../shared/couchdb/couchdb.sh): `make test-couchdb COUCHDB_URL=http://admin:admin@127.0.0.1:5984`.
@@ -61,16 +74,18 @@ test: testdeps
 # COUCHDB_SH (default: ../shared/couchdb/couchdb.sh when it exists); without it they use
 # pouchdb-server. COUCHDB_CLUSTER_DIR names a cluster started by `couchdb.sh cluster-start`:
 # with it, TestClusterNodeDown stops and restarts its node 2 (run it alone: see .ci/run).
-# COUCHDB_TEST_PKGS narrows the packages (default ./...).
+# COUCHDB_TEST_PKGS narrows the packages (default ./..., and then the benchmark's tests too).
 COUCHDB_SH ?= $(wildcard $(CURDIR)/../shared/couchdb/couchdb.sh)
 COUCHDB_TEST_RUN ?=
 COUCHDB_TEST_PKGS ?= ./...
 .PHONY: test-couchdb
+COUCHDB_TEST_ENV = RECORDINGS_TEST_COUCHDB_URL='$(COUCHDB_URL)' RECORDINGS_TEST_REQUIRE_COUCHDB=1 \
+	RECORDINGS_TEST_COUCHDB_SH='$(COUCHDB_SH)' RECORDINGS_TEST_COUCHDB_CLUSTER_DIR='$(COUCHDB_CLUSTER_DIR)'
+COUCHDB_TEST_FLAGS = -race -count=1 $(if $(COUCHDB_TEST_RUN),-run '$(COUCHDB_TEST_RUN)')
 test-couchdb: testdeps
 	@test -n "$(COUCHDB_URL)" || { echo "usage: make test-couchdb COUCHDB_URL=http://admin:admin@127.0.0.1:5984"; exit 2; }
-	RECORDINGS_TEST_COUCHDB_URL='$(COUCHDB_URL)' RECORDINGS_TEST_REQUIRE_COUCHDB=1 \
-	RECORDINGS_TEST_COUCHDB_SH='$(COUCHDB_SH)' RECORDINGS_TEST_COUCHDB_CLUSTER_DIR='$(COUCHDB_CLUSTER_DIR)' \
-	go test -race -count=1 $(if $(COUCHDB_TEST_RUN),-run '$(COUCHDB_TEST_RUN)') $(COUCHDB_TEST_PKGS)
+	$(COUCHDB_TEST_ENV) go test $(COUCHDB_TEST_FLAGS) $(COUCHDB_TEST_PKGS)
+	$(if $(filter ./...,$(strip $(COUCHDB_TEST_PKGS))),$(COUCHDB_TEST_ENV) go test -C $(BENCH_DIR) $(COUCHDB_TEST_FLAGS) ./...)
 
 clean:
 	rm -rf bin $(POUCHDB_DIR)/node_modules coverage.out coverage.html
@@ -98,16 +113,19 @@ fuzz:
 		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
 	done
 
-# The service against the database it fronts, side by side (cmd/recbench): seeds the database and
-# the embedded store with the demo data set, runs each comparison 5 times, prints a table and
-# rewrites docs/BENCHMARKS.md, keeping its hand-written analysis. About 8 minutes on 2 cores.
-# The figures that count are against Apache CouchDB:
+# The service against the database it fronts, side by side (tools/recbench, built into
+# bin/recbench and run from here, the repository's root, where it builds cmd/recordingsd and
+# writes docs/BENCHMARKS.md): seeds the database and the embedded store with the demo data set,
+# runs each comparison 5 times, prints a table and rewrites docs/BENCHMARKS.md, keeping its
+# hand-written analysis. About 8 minutes on 2 cores. The figures that count are against Apache CouchDB:
 #   make bench BENCHFLAGS='-couch http://admin:password@127.0.0.1:5984'
 # (the demo account's month databases there are dropped and rewritten, with our design document
-# and Kazoo's _design/recordings, whose crossbar query is the direct side of the listing; recbench
-# starts no pouchdb-server then, although this target still installs it). Without -couch,
+# and Kazoo's _design/recordings, whose crossbar query is the direct side of the listing; with
+# -couch, recbench starts no pouchdb-server and this target does not install it). Without -couch,
 # recbench starts a private pouchdb-server (the server of `make test`, with a bigger heap):
-# secondary figures. More flags: BENCHFLAGS='-couch URL -runs 9'; `go run ./cmd/recbench -h`.
+# secondary figures. More flags: BENCHFLAGS='-couch URL -runs 9'; every flag: BENCHFLAGS=-h.
+# A small trial that leaves docs/BENCHMARKS.md alone: BENCHFLAGS='-only list -runs 1 -recordings 2000 -months 1 -out ""'.
 .PHONY: bench
 bench: $(if $(findstring -couch,$(BENCHFLAGS)),,$(POUCHDB_STAMP))
-	go run ./cmd/recbench -pouchdb $(POUCHDB_DIR) $(BENCHFLAGS)
+	go build -C $(BENCH_DIR) -o $(CURDIR)/bin/recbench .
+	bin/recbench -pouchdb $(POUCHDB_DIR) $(BENCHFLAGS)

@@ -1,5 +1,5 @@
 // Package pouchdb runs pouchdb-server, the CouchDB-compatible server from npm that the tests
-// (cmd/withcouch, couchtest) and the benchmark (cmd/recbench) use in place of CouchDB.
+// (cmd/withcouch, couchtest) and the benchmark (tools/recbench) use in place of CouchDB.
 //
 // Start launches one server on a free loopback port, in a directory of its own and in a
 // process group of its own, waits until it answers, and ends the "admin party" with an admin

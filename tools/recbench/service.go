@@ -63,7 +63,7 @@ func (s syncBuffer) Write(p []byte) (int, error) {
 // runs a service configured so).
 func serviceEnv(couchURL, dbPath string, wideDays int) []string {
 	env := []string{
-		`RECORDINGS_AUTH_TOKENS=[{"token":"` + benchToken + `","admin":true}]`,
+		`RECORDINGS_AUTH_TOKENS=[{"token":"` + benchToken + `","all_accounts":true}]`,
 		"RECORDINGS_LOG_LEVEL=warn",
 	}
 	if wideDays > 0 {

@@ -3,7 +3,12 @@
 // same Go load generator, alternating the two sides run after run so that a noisy machine
 // moves both alike. It prints a table and writes docs/BENCHMARKS.md. `make bench` runs it.
 //
-//	go run ./cmd/recbench [flags]
+//	make bench BENCHFLAGS='[flags]'
+//
+// It is a Go module of its own (tools/recbench/go.mod, the service's module replaced by ../..),
+// so that `go test ./...` at the repository's root leaves it out. It runs from the repository's
+// root (`make bench` builds it into bin/recbench and runs it there): it builds ./cmd/recordingsd,
+// runs `go test` on the -gobench packages, and its -out and -pouchdb paths are relative to it.
 //
 // By default it starts its own pouchdb-server (the CouchDB-compatible server of `make test`,
 // from testenv/pouchdb) with a bigger heap; -couch URL uses another server instead (the demo

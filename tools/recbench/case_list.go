@@ -247,7 +247,7 @@ func (b *bench) listCalls(ctx context.Context, embSvc *service, w listWindow, la
 	}
 	kazoo, err := b.viewPlan(ctx, b.couch, kazooDesignName, kazooViewListing, w)
 	if err != nil {
-		return listSides{}, fmt.Errorf("Kazoo's query: %w", err)
+		return listSides{}, fmt.Errorf("the query of Kazoo's crossbar: %w", err)
 	}
 	b.note("CouchDB direct, "+label+": Kazoo's crossbar query", "%s", kazoo)
 	s := listSides{

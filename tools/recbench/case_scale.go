@@ -78,7 +78,7 @@ func (b *bench) caseScale(ctx context.Context) error {
 	kazooOn := func(c *couchClient) (call, error) {
 		plan, err := b.viewPlan(ctx, c, kazooDesignName, kazooViewListing, w)
 		if err != nil {
-			return nil, fmt.Errorf("Kazoo's query: %w", err)
+			return nil, fmt.Errorf("the query of Kazoo's crossbar: %w", err)
 		}
 		return b.planCall(plan), nil
 	}

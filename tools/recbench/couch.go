@@ -10,8 +10,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/recordingsd/recordingsd/couchviews"
 )
 
 // couchClient talks to CouchDB directly: the "direct" side of every comparison, and the
@@ -178,11 +176,6 @@ type viewRow struct {
 	ID  string          `json:"id"`
 	Key json.RawMessage `json:"key"`
 	Doc json.RawMessage `json:"doc"`
-}
-
-// readView reads one page of a view of our design document in db.
-func (c *couchClient) readView(ctx context.Context, db, view string, q url.Values) ([]viewRow, error) {
-	return c.readDesignView(ctx, db, couchviews.DesignName, view, q)
 }
 
 // readDesignView reads one page of a view of any design document in db.

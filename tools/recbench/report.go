@@ -158,7 +158,7 @@ func (b *bench) markdown() []byte {
 	o := b.set.opts
 	p("# Benchmarks\n\n")
 	p("What does putting recordingsd in front of CouchDB cost, and how does it scale? `make bench`\n")
-	p("(`go run ./cmd/recbench`) answers with the service and the database it fronts side by side: the same\n")
+	p("(`tools/recbench`) answers with the service and the database it fronts side by side: the same\n")
 	p("data, the same Go load generator on loopback, the two sides of each comparison run back to back and\n")
 	p("alternated run after run (service first, then direct first), so that a noisy machine moves both\n")
 	p("alike. Every figure is the **median (min–max) over %d runs**; a ratio is service ÷ direct, paired run\n", b.cfg.runs)
@@ -170,7 +170,7 @@ func (b *bench) markdown() []byte {
 	p("## How to run\n\n```sh\n")
 	p("make bench BENCHFLAGS='-couch http://admin:password@127.0.0.1:5984'  # against Apache CouchDB: the figures that count; rewrites this file\n")
 	p("make bench BENCHFLAGS='-couch URL -runs 9 -duration 3s'             # more and longer runs\n")
-	p("go run ./cmd/recbench -couch URL -only list,index -runs 2 -out /tmp/b.md  # some cases; -h lists every flag\n")
+	p("make bench BENCHFLAGS='-couch URL -only list,index -runs 2 -out /tmp/b.md'  # some cases; -h lists every flag\n")
 	p("make bench                                      # without -couch: a pouchdb-server recbench starts (make testdeps), secondary figures\n")
 	p("go test -run '^$' -bench . -benchmem -count 10 ./pkg/crossbar/ ./pkg/recording/ > new.txt  # hot functions\n")
 	p("benchstat old.txt new.txt                       # compare two of those\n")
@@ -193,7 +193,7 @@ func (b *bench) markdown() []byte {
 		p(", at `%s` (`-couch`, on the same machine when that is loopback)", b.couch.base.Host)
 	}
 	p("\n- **Date**: %s\n", b.started.UTC().Format("2006-01-02 15:04 MST"))
-	p("- **Wall time of this run**: %v (`go run ./cmd/recbench %s`)\n", time.Since(b.started).Round(time.Second), strings.Join(b.args(), " "))
+	p("- **Wall time of this run**: %v (`bin/recbench %s`)\n", time.Since(b.started).Round(time.Second), strings.Join(b.args(), " "))
 	p("- **Load average** (1 min, %d cores) when the run began: %s; when it ended: %s. Other processes on the\n", runtime.NumCPU(), b.loadStart, loadAvg())
 	p("  machine share its cores: paired ratios hold up against that better than absolute figures.\n\n")
 
