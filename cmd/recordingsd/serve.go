@@ -68,7 +68,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	apiCfg.UI = ui.Handler(uiOpts)
 	apiCfg.Metrics = metrics.New()
-	handler := api.NewServer(logger, apiCfg, store, authn)
+	handler, err := api.NewServer(logger, apiCfg, store, authn)
+	if err != nil {
+		return err
+	}
 
 	if cfg.Recordings.Retention.Enabled {
 		sweeper, err := newSweeper(cfg, store, apiCfg.Media, logger, apiCfg.Metrics.Retention())

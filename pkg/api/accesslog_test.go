@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 	"github.com/recordingsd/recordingsd/pkg/store/embedded"
@@ -32,7 +31,7 @@ func TestAccessLog(t *testing.T) {
 	}
 	authn, _ := auth.NewStaticTokens([]auth.StaticToken{{Token: "secret-token", AccountID: account},
 		{Token: "system-secret", AllAccounts: true}})
-	srv := httptest.NewServer(api.NewServer(zap.New(core), api.Config{}, store, authn))
+	srv := httptest.NewServer(newHandler(t, zap.New(core), testConfig(), store, authn))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/v2/accounts/" + account + "/recordings/202611-abc?auth_token=secret-token")

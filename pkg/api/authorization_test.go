@@ -60,7 +60,7 @@ var publicRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics"
 // gets 403 on each of its methods before any month database is read. The same request with the
 // account's own token does read one (the guard is not blind).
 func TestEveryRouteIsAuthorized(t *testing.T) {
-	routes, err := api.Routes(api.Config{})
+	routes, err := api.Routes(testConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestEveryRouteIsAuthorized(t *testing.T) {
 		f := newFixture(t, func(t *testing.T) backend { guard = &monthGuard{backend: open(t)}; return guard })
 		id := f.addRecording(rec{owner: f.user, audio: randBytes(2000)})
 		bodies := map[string]string{
-			"/recordings/collection": `{"data":{"recordings":["` + id + `"],"soft_delete":{}}}`,
+			"/recordings/collection":     `{"data":{"recordings":["` + id + `"],"soft_delete":{}}}`,
 			"/recordings/{recording_id}": `{"data":{"soft_delete":{}}}`,
 		}
 		checked := 0

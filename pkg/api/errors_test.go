@@ -127,7 +127,7 @@ func expectUnavailable(t *testing.T, cfg couch.Config) {
 	}
 	account := strings.Repeat("cd", 16)
 	authn, _ := auth.NewStaticTokens([]auth.StaticToken{{Token: "t", AccountID: account}})
-	srv := httptest.NewServer(api.NewServer(zap.NewNop(), api.Config{}, store, authn))
+	srv := httptest.NewServer(newHandler(t, zap.NewNop(), testConfig(), store, authn))
 	defer srv.Close()
 	f := &fixture{t: t, srv: srv}
 	for _, path := range []string{"/recordings", "/recordings/202611-" + strings.Repeat("0", 32)} {

@@ -11,8 +11,8 @@ import (
 // Route is one registered path template and the methods it serves; DeclaresActions is false for a
 // route outside the policy (operations endpoints, the page).
 type Route struct {
-	Template   string
-	Methods    []string
+	Template        string
+	Methods         []string
 	DeclaresActions bool
 }
 

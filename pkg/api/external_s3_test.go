@@ -312,7 +312,7 @@ func BenchmarkExternalS3Download(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	service := httptest.NewServer(api.NewServer(zap.NewNop(), api.Config{Media: media.Sources{s3media.Handler: s3src}}, store, authn))
+	service := httptest.NewServer(newHandler(b, zap.NewNop(), withSources(testConfig(), media.Sources{s3media.Handler: s3src}), store, authn))
 	defer service.Close()
 	url := service.URL + "/v2/accounts/" + account + "/recordings/" + id
 
@@ -350,4 +350,9 @@ func BenchmarkExternalS3Download(b *testing.B) {
 			}
 		}
 	})
+}
+
+func withSources(cfg api.Config, sources media.Sources) api.Config {
+	cfg.Media = sources
+	return cfg
 }

@@ -136,7 +136,8 @@ func newFixture(t *testing.T, open openBackend, cfgs ...func(*api.Config)) *fixt
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := api.Config{Now: func() time.Time { return f.now }, Version: "4.3.0", Node: "test-node"}
+	cfg := testConfig()
+	cfg.Now = func() time.Time { return f.now }
 	for _, c := range cfgs {
 		c(&cfg)
 	}
@@ -151,7 +152,7 @@ func (f *fixture) restart(authn auth.Authenticator, cfg api.Config, logger *zap.
 	if f.srv != nil {
 		f.srv.Close()
 	}
-	f.srv = httptest.NewServer(api.NewServer(logger, cfg, f.store, authn))
+	f.srv = httptest.NewServer(newHandler(f.t, logger, cfg, f.store, authn))
 	f.t.Cleanup(f.srv.Close)
 }
 
@@ -160,6 +161,22 @@ func (f *fixture) restart(authn auth.Authenticator, cfg api.Config, logger *zap.
 func (f *fixture) serveStore(s backend) {
 	f.store = s
 	f.restart(f.static, f.cfg, zap.NewNop())
+}
+
+// testConfig is the API's configuration in tests: the values of config/recordings.example.yaml.
+func testConfig() api.Config {
+	return api.Config{DefaultPageSize: 50, MaxPageSize: 1000, MaxRangeSeconds: 2682000,
+		MaxBodyBytes: 1 << 20, ConflictRetries: 10, Version: "4.3.0", Node: "test-node"}
+}
+
+// newHandler is api.NewServer for a test: a configuration it refuses fails the test.
+func newHandler(t testing.TB, logger *zap.Logger, cfg api.Config, store recording.Store, authn auth.Authenticator) http.Handler {
+	t.Helper()
+	h, err := api.NewServer(logger, cfg, store, authn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // rec describes a recording to create.

@@ -17,7 +17,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
 	"github.com/recordingsd/recordingsd/pkg/recording"
@@ -95,7 +94,9 @@ func FuzzAPI(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	handler := api.NewServer(zap.NewNop(), api.Config{Now: func() time.Time { return fuzzNow }, Node: "fuzz"}, store, authn)
+	cfg := testConfig()
+	cfg.Now, cfg.Node = func() time.Time { return fuzzNow }, "fuzz"
+	handler := newHandler(f, zap.NewNop(), cfg, store, authn)
 
 	f.Fuzz(func(t *testing.T, method, target string, token uint8, accept, rng string, body []byte) {
 		req := fuzzRequest(method, target, fuzzTokens[int(token)%len(fuzzTokens)], accept, rng, body)

@@ -2,6 +2,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
-// Config holds the API's tunables; zero values take the documented defaults.
+// Config holds the API's settings; the configuration layer fills every one (see Validate).
 type Config struct {
 	DefaultPageSize     int           // listing.default_page_size
 	MaxPageSize         int           // listing.max_page_size
@@ -46,29 +47,22 @@ type Config struct {
 	Media media.Sources
 }
 
-func (c Config) withDefaults() Config {
-	if c.DefaultPageSize <= 0 {
-		c.DefaultPageSize = 50
+// Validate reports settings the API cannot serve with. The configuration layer
+// (cmd/recordingsd) owns every default; the API takes the values it is given.
+func (c Config) Validate() error {
+	switch {
+	case c.DefaultPageSize < 1 || c.MaxPageSize < c.DefaultPageSize:
+		return fmt.Errorf("need 1 <= default page size (%d) <= max page size (%d)", c.DefaultPageSize, c.MaxPageSize)
+	case c.MaxRangeSeconds < 1:
+		return fmt.Errorf("max range must be positive, not %d s", c.MaxRangeSeconds)
+	case c.MaxBodyBytes < 1:
+		return fmt.Errorf("max body size must be positive, not %d bytes", c.MaxBodyBytes)
+	case c.ConflictRetries < 0:
+		return fmt.Errorf("conflict retries must not be negative, not %d", c.ConflictRetries)
+	case c.Version == "":
+		return fmt.Errorf("the crossbar version for the envelope is empty")
 	}
-	if c.MaxPageSize <= 0 {
-		c.MaxPageSize = 1000
-	}
-	if c.MaxRangeSeconds <= 0 {
-		c.MaxRangeSeconds = 2682000
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
-	}
-	if c.Version == "" {
-		c.Version = "4.3.0"
-	}
-	if c.ConflictRetries <= 0 {
-		c.ConflictRetries = 10
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return c
+	return nil
 }
 
 // server carries the dependencies every handler needs.
@@ -86,25 +80,27 @@ type server struct {
 }
 
 // NewServer wires the API: every route, with its middleware, over the given store and
-// authenticator.
-func NewServer(logger *zap.Logger, cfg Config, store recording.Store, authn auth.Authenticator) http.Handler {
-	return newServer(logger, cfg, store, authn).routes()
+// authenticator. A nil Now is the real clock, nil Metrics a private registry.
+func NewServer(logger *zap.Logger, cfg Config, store recording.Store, authn auth.Authenticator) (http.Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	return newServer(logger, cfg, store, authn).routes(), nil
 }
 
 func newServer(logger *zap.Logger, cfg Config, store recording.Store, authn auth.Authenticator) *server {
-	cfg = cfg.withDefaults()
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
 	store = cfg.Metrics.InstrumentStore(store)
-	svc := recording.NewService(store)
-	svc.Now = cfg.Now
-	svc.ConflictRetries = cfg.ConflictRetries
 	s := &server{
 		cfg:           cfg,
 		log:           logger,
 		store:         store,
-		service:       svc,
+		service:       recording.NewService(store, cfg.ConflictRetries, cfg.Now),
 		authn:         authn,
 		policy:        authz.Policy{AllowDisabledAccounts: cfg.AllowDisabledAccounts, OwnerGating: cfg.OwnerGating, Now: cfg.Now},
 		accounts:      newAccountCache(store, cfg.AccountCacheTTL, cfg.Now),

@@ -11,15 +11,16 @@ import (
 // means, independent of HTTP and of the backend.
 type Service struct {
 	Store Store
-	// Now is the clock; tests may pin it.
+	// Now is the clock of the stamps it writes.
 	Now func() time.Time
 	// ConflictRetries bounds how often a write that lost a race is re-read and re-applied.
 	ConflictRetries int
 }
 
-// NewService returns a Service with the real clock and a bounded conflict retry.
-func NewService(s Store) *Service {
-	return &Service{Store: s, Now: time.Now, ConflictRetries: 5}
+// NewService returns the service over store: conflictRetries bounds the re-reads of a write
+// that lost a race (recordings.conflict_retries), now is the clock of its stamps.
+func NewService(store Store, conflictRetries int, now func() time.Time) *Service {
+	return &Service{Store: store, Now: now, ConflictRetries: conflictRetries}
 }
 
 // Get loads a recording. EMalformedID for a bad id; ENotFound when it does not exist, is not a

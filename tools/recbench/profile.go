@@ -39,15 +39,20 @@ type inProcess struct {
 }
 
 func startInProcess(store recording.Store, closeStore func(), wideDays int) (*inProcess, error) {
-	authn, err := auth.NewStaticTokens([]auth.StaticToken{{Token: benchToken, Admin: true}})
+	authn, err := auth.NewStaticTokens([]auth.StaticToken{{Token: benchToken, AllAccounts: true}})
 	if err != nil {
 		return nil, err
 	}
-	cfg := api.Config{Node: "recbench", Now: time.Now}
+	// the settings of config/recordings.example.yaml, as the service binary runs with
+	cfg := api.Config{DefaultPageSize: 50, MaxPageSize: 1000, MaxRangeSeconds: 2682000, MaxBodyBytes: 1 << 20,
+		ConflictRetries: 10, Version: "4.3.0", Node: "recbench", Now: time.Now}
 	if wideDays > 0 {
 		cfg.MaxRangeSeconds = int64(wideDays) * 24 * 3600
 	}
-	h := api.NewServer(zap.NewNop(), cfg, store, authn)
+	h, err := api.NewServer(zap.NewNop(), cfg, store, authn)
+	if err != nil {
+		return nil, err
+	}
 	labelled := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		pprof.Do(r.Context(), pprof.Labels("side", "service"), func(ctx context.Context) {
 			h.ServeHTTP(w, r.WithContext(ctx))
