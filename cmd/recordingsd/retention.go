@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -54,6 +55,10 @@ func (c retentionConfig) sweeper() (retention.Config, error) {
 		Lease:     c.Lease,
 		StateDB:   c.StateDatabase,
 		Instance:  c.Instance,
+	}
+	if rc.Instance == "" {
+		host, _ := os.Hostname()
+		rc.Instance = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
 	if c.Enabled && !rc.Active() {
 		return rc, fmt.Errorf("recordings.retention is enabled but both purge_deleted_after and purge_soft_deleted_after are never")

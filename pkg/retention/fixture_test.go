@@ -287,7 +287,7 @@ func (r *recorder) SweepEnded(result string, _ time.Time, _ time.Duration) {
 // month database takes several, no rate bound.
 func config(c *clock, p retention.Policy, instance string) retention.Config {
 	return retention.Config{Policy: p, BatchSize: 2, Lease: time.Minute, Interval: time.Hour,
-		Instance: instance, Now: c.Now}
+		StateDB: "recordingsd", Instance: instance, Now: c.Now}
 }
 
 func newSweeper(t *testing.T, store recording.Purger, sources media.Sources, cfg retention.Config, obs retention.Observer) *retention.Sweeper {

@@ -8,7 +8,6 @@ package retention
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -111,56 +110,39 @@ func (c Cutoffs) Narrow(o Cutoffs) Cutoffs {
 // Config is a Sweeper's policy and pace.
 type Config struct {
 	Policy
-	// Interval between the end of one sweep and the start of the next. Default 1h.
+	// Interval between the end of one sweep and the start of the next.
 	Interval time.Duration
-	// BatchSize bounds the recordings read and deleted per request. Default 100.
+	// BatchSize bounds the recordings read and deleted per request (1 to 1000).
 	BatchSize int
 	// Rate bounds the recordings purged per second (0: no bound).
 	Rate float64
 	// Lease is how long a sweeper's claim holds without being renewed; another instance
-	// (or this one after a crash) takes over a sweep whose lease ran out. Default 5m.
+	// (or this one after a crash) takes over a sweep whose lease ran out.
 	Lease time.Duration
-	// StateDB is the system database holding the sweeper's state document. Default "recordingsd".
+	// StateDB is the system database holding the sweeper's state document.
 	StateDB string
-	// Instance names this process in the state document. Default host:pid.
+	// Instance names this process in the state document (the service uses host:pid).
 	Instance string
-	// Now is the clock (tests move it). Default time.Now.
+	// Now is the clock (tests move it); nil is the real one.
 	Now func() time.Time
 }
 
-func (c Config) withDefaults() Config {
-	if c.Interval <= 0 {
-		c.Interval = time.Hour
-	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = 100
-	}
-	if c.Rate < 0 {
-		c.Rate = 0
-	}
-	if c.Lease <= 0 {
-		c.Lease = 5 * time.Minute
-	}
-	if c.StateDB == "" {
-		c.StateDB = "recordingsd"
-	}
-	if c.Instance == "" {
-		host, _ := os.Hostname()
-		c.Instance = fmt.Sprintf("%s:%d", host, os.Getpid())
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return c
-}
-
-// Validate checks what withDefaults cannot mend.
+// Validate reports settings a sweeper cannot run with. The configuration layer
+// (cmd/recordingsd) owns the defaults; the sweeper takes the values it is given.
 func (c Config) Validate() error {
-	if c.BatchSize > 1000 {
-		return fmt.Errorf("retention batch_size %d: at most 1000", c.BatchSize)
-	}
-	if !recording.ValidSystemDB(c.withDefaults().StateDB) {
+	switch {
+	case c.Interval <= 0:
+		return fmt.Errorf("retention interval must be positive, not %v", c.Interval)
+	case c.BatchSize < 1 || c.BatchSize > 1000:
+		return fmt.Errorf("retention batch_size %d: between 1 and 1000", c.BatchSize)
+	case c.Rate < 0:
+		return fmt.Errorf("retention rate must not be negative (0: no bound)")
+	case c.Lease <= 0:
+		return fmt.Errorf("retention lease must be positive, not %v", c.Lease)
+	case !recording.ValidSystemDB(c.StateDB):
 		return fmt.Errorf("retention state_database %q is not a valid database name", c.StateDB)
+	case c.Instance == "":
+		return fmt.Errorf("retention instance name is empty")
 	}
 	return nil
 }

@@ -46,7 +46,9 @@ func New(store recording.Purger, sources media.Sources, cfg Config, log *zap.Log
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if log == nil {
 		log = zap.NewNop()
 	}

@@ -336,7 +336,8 @@ func sweepLogger() *zap.Logger {
 // timeSweep runs one sweep and measures it; proxy (nil for the embedded store) counts the
 // CouchDB requests.
 func timeSweep(ctx context.Context, s recording.Purger, batch int, proxy *countingProxy) (sweepRun, *retention.Report, error) {
-	cfg := retention.Config{Policy: retentionPolicy, BatchSize: batch, Rate: 0, Instance: "recbench"}
+	cfg := retention.Config{Policy: retentionPolicy, BatchSize: batch, Rate: 0, Interval: time.Hour,
+		Lease: 5 * time.Minute, StateDB: "recordingsd", Instance: "recbench"}
 	sw, err := retention.New(s, nil, cfg, sweepLogger(), nil)
 	if err != nil {
 		return sweepRun{}, nil, err
