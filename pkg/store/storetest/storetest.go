@@ -102,6 +102,8 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"AccountDocs", testAccountDocs},
 		{"UsersByCredentials", testUsersByCredentials},
 		{"UsersByCredentialsFollowWrites", testUsersByCredentialsFollowWrites},
+		{"StateDocs", testStateDocs},
+		{"FollowChanges", testFollowChanges},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,405 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/recordingsd/recordingsd/pkg/recording"
+)
+
+// feedWait bounds how long a change may take to come out of a feed (CouchDB's _db_updates
+// lags writes by about half a second).
+const feedWait = 20 * time.Second
+
+func stateDocsOf(t *testing.T, s Backend) recording.StateDocs {
+	t.Helper()
+	sd, ok := any(s).(recording.StateDocs)
+	if !ok {
+		t.Fatalf("%T does not implement recording.StateDocs", s)
+	}
+	return sd
+}
+
+func changeFeedOf(t *testing.T, s Backend) recording.ChangeFeed {
+	t.Helper()
+	cf, ok := any(s).(recording.ChangeFeed)
+	if !ok {
+		t.Fatalf("%T does not implement recording.ChangeFeed", s)
+	}
+	return cf
+}
+
+// testStateDocs: batch reads and writes of system documents, each with its own outcome, and
+// listing by id range.
+func testStateDocs(t *testing.T, s Backend) {
+	ctx := testContext(t)
+	sd := stateDocsOf(t, s)
+	db := newSystemDBName()
+
+	// A missing database: nothing to read or list.
+	res, err := sd.GetSystemDocs(ctx, db, []string{"a"})
+	if err != nil || len(res) != 1 || res[0].ID != "a" {
+		t.Fatalf("GetSystemDocs in a missing database: %+v, %v", res, err)
+	}
+	wantCode(t, "GetSystemDocs in a missing database", res[0].Err, recording.ENotFound)
+	if docs, err := sd.SystemDocRange(ctx, db, "", "", 10); err != nil || len(docs) != 0 {
+		t.Fatalf("SystemDocRange of a missing database: %v, %v", docs, err)
+	}
+
+	// Create several at once; the database comes with the first write.
+	ids := []string{"log:0003", "log:0001", "snap:x", "log:0002", "log:0010"}
+	var docs []recording.Doc
+	for i, id := range ids {
+		docs = append(docs, recording.Doc{"_id": id, "n": jsonInt(int64(i))})
+	}
+	res, err = sd.SaveSystemDocs(ctx, db, docs)
+	if err != nil || len(res) != len(ids) {
+		t.Fatalf("SaveSystemDocs: %+v, %v", res, err)
+	}
+	revs := map[string]string{}
+	for i, r := range res {
+		if r.Err != nil || r.ID != ids[i] {
+			t.Fatalf("SaveSystemDocs result %d: %+v", i, r)
+		}
+		wantGeneration(t, "SaveSystemDocs "+r.ID, r.Rev, 1)
+		revs[r.ID] = r.Rev
+	}
+
+	// Each result is its own: a stale revision and a create over a live document conflict,
+	// the others land.
+	res, err = sd.SaveSystemDocs(ctx, db, []recording.Doc{
+		{"_id": "log:0001", "_rev": revs["log:0001"], "n": jsonInt(100)},
+		{"_id": "log:0002", "n": jsonInt(200)},                                      // no _rev: exists
+		{"_id": "log:0003", "_rev": "1-00000000000000000000000000000000", "n": 300}, // stale
+		{"_id": "log:0004", "n": jsonInt(400)},
+	})
+	if err != nil || len(res) != 4 {
+		t.Fatalf("SaveSystemDocs, mixed: %+v, %v", res, err)
+	}
+	if res[0].Err != nil {
+		t.Fatalf("update at the current revision: %v", res[0].Err)
+	}
+	wantGeneration(t, "update", res[0].Rev, 2)
+	wantCode(t, "create over a live document", res[1].Err, recording.EConflict)
+	wantCode(t, "update at a stale revision", res[2].Err, recording.EConflict)
+	if res[3].Err != nil {
+		t.Fatalf("create beside conflicts: %v", res[3].Err)
+	}
+	revs["log:0001"], revs["log:0004"] = res[0].Rev, res[3].Rev
+
+	// Batch reads follow the ids asked, missing ones included.
+	res, err = sd.GetSystemDocs(ctx, db, []string{"log:0004", "nope", "log:0001", "_design/x"})
+	if err != nil || len(res) != 4 {
+		t.Fatalf("GetSystemDocs: %+v, %v", res, err)
+	}
+	if res[0].Err != nil || res[0].Doc["n"] != jsonInt(400) || res[0].Doc.Rev() != revs["log:0004"] {
+		t.Fatalf("GetSystemDocs log:0004: %+v", res[0])
+	}
+	wantCode(t, "GetSystemDocs of a missing id", res[1].Err, recording.ENotFound)
+	if res[2].Err != nil || res[2].Doc["n"] != jsonInt(100) || res[2].ID != "log:0001" {
+		t.Fatalf("GetSystemDocs log:0001: %+v", res[2])
+	}
+	wantCode(t, "GetSystemDocs of a design document", res[3].Err, recording.ENotFound)
+
+	// Ranges are exclusive at both ends, in id order, bounded by limit.
+	rangeIDs := func(after, before string, limit int) string {
+		t.Helper()
+		docs, err := sd.SystemDocRange(ctx, db, after, before, limit)
+		if err != nil {
+			t.Fatalf("SystemDocRange(%q, %q, %d): %v", after, before, limit, err)
+		}
+		var out []string
+		for _, d := range docs {
+			out = append(out, d.ID())
+			if d.Rev() == "" {
+				t.Fatalf("SystemDocRange: %s without _rev", d.ID())
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	for _, c := range []struct {
+		after, before string
+		limit         int
+		want          string
+	}{
+		{"", "", 10, "log:0001,log:0002,log:0003,log:0004,log:0010,snap:x"},
+		{"log:", "log;", 10, "log:0001,log:0002,log:0003,log:0004,log:0010"},
+		{"log:0002", "log;", 10, "log:0003,log:0004,log:0010"},
+		{"log:0002", "log:0010", 10, "log:0003,log:0004"},
+		{"log:", "log;", 2, "log:0001,log:0002"},
+		{"log:0010", "log;", 10, ""},
+		{"snap:", "", 10, "snap:x"},
+	} {
+		if got := rangeIDs(c.after, c.before, c.limit); got != c.want {
+			t.Errorf("SystemDocRange(%q, %q, %d) = %s, want %s", c.after, c.before, c.limit, got, c.want)
+		}
+	}
+
+	// Removal: _deleted at the current revision; stale removals conflict.
+	res, err = sd.SaveSystemDocs(ctx, db, []recording.Doc{
+		{"_id": "log:0001", "_rev": revs["log:0001"], "_deleted": true},
+		{"_id": "log:0002", "_rev": "1-00000000000000000000000000000000", "_deleted": true},
+	})
+	if err != nil || len(res) != 2 || res[0].Err != nil {
+		t.Fatalf("removal: %+v, %v", res, err)
+	}
+	wantCode(t, "removal at a stale revision", res[1].Err, recording.EConflict)
+	res, _ = sd.GetSystemDocs(ctx, db, []string{"log:0001"})
+	wantCode(t, "GetSystemDocs of a removed document", res[0].Err, recording.ENotFound)
+	if got := rangeIDs("log:", "log;", 10); got != "log:0002,log:0003,log:0004,log:0010" {
+		t.Errorf("range after a removal: %s", got)
+	}
+	// A removed document can be created again.
+	res, err = sd.SaveSystemDocs(ctx, db, []recording.Doc{{"_id": "log:0001", "n": jsonInt(1)}})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("create after removal: %+v, %v", res, err)
+	}
+
+	// Names are checked as for every system database: a bad database name refuses the whole
+	// write, a reserved id refuses that document only.
+	_, err = sd.SaveSystemDocs(ctx, "Not A DB", []recording.Doc{{"_id": "x"}})
+	wantCode(t, "SaveSystemDocs into a database that is not a valid name", err, recording.EInvalid)
+	res, err = sd.SaveSystemDocs(ctx, db, []recording.Doc{{"_id": "_design/x"}, {"_id": "ok"}})
+	if err != nil || len(res) != 2 || res[1].Err != nil {
+		t.Fatalf("SaveSystemDocs with a reserved id beside a good one: %+v, %v", res, err)
+	}
+	wantCode(t, "SaveSystemDocs of a design document", res[0].Err, recording.EInvalid)
+	res, err = sd.GetSystemDocs(ctx, "Not A DB", []string{"x"})
+	if err != nil || len(res) != 1 {
+		t.Fatalf("GetSystemDocs from a database that is not a valid name: %+v, %v", res, err)
+	}
+	wantCode(t, "GetSystemDocs from a database that is not a valid name", res[0].Err, recording.ENotFound)
+}
+
+// follower runs FollowChanges in the background and gathers the changes of one account.
+type follower struct {
+	t       *testing.T
+	account string
+	cancel  context.CancelFunc
+	done    chan error
+
+	mu      sync.Mutex
+	changes []recording.Change
+	fail    error // returned by the handler once, to check that the feed stops
+}
+
+func follow(t *testing.T, cf recording.ChangeFeed, db, name, account string, fail error) *follower {
+	t.Helper()
+	ctx, cancel := context.WithCancel(testContext(t))
+	f := &follower{t: t, account: account, cancel: cancel, done: make(chan error, 1), fail: fail}
+	go func() {
+		f.done <- cf.FollowChanges(ctx, db, name, func(_ context.Context, batch []recording.Change) error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			for _, c := range batch {
+				if c.AccountID == f.account {
+					f.changes = append(f.changes, c)
+				}
+			}
+			if f.fail != nil && len(f.changes) > 0 {
+				return f.fail
+			}
+			return nil
+		})
+	}()
+	t.Cleanup(func() { f.stop() })
+	return f
+}
+
+// stop ends the feed and returns what FollowChanges returned.
+func (f *follower) stop() error {
+	f.cancel()
+	select {
+	case err := <-f.done:
+		f.done <- err // keep it for a second stop
+		return err
+	case <-time.After(feedWait):
+		f.t.Fatalf("FollowChanges did not return within %v of its context's end", feedWait)
+		return nil
+	}
+}
+
+// latest is the last change seen for each id.
+func (f *follower) latest() map[string]recording.Change {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]recording.Change{}
+	for _, c := range f.changes {
+		out[c.ID] = c
+	}
+	return out
+}
+
+// waitFor waits until check passes on the changes seen so far.
+func (f *follower) waitFor(what string, check func(map[string]recording.Change) error) {
+	f.t.Helper()
+	deadline := time.Now().Add(feedWait)
+	for {
+		err := check(f.latest())
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("%s: %v (changes seen: %s)", what, err, f.summary())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (f *follower) summary() string {
+	var parts []string
+	for id, c := range f.latest() {
+		parts = append(parts, fmt.Sprintf("%s@%s deleted=%v", id, c.Rev, c.Deleted))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
+}
+
+// atRev checks that id was seen at rev, live or removed.
+func atRev(id, rev string, deleted bool) func(map[string]recording.Change) error {
+	return func(seen map[string]recording.Change) error {
+		c, ok := seen[id]
+		switch {
+		case !ok:
+			return fmt.Errorf("%s not seen", id)
+		case c.Rev != rev:
+			return fmt.Errorf("%s seen at %s, want %s", id, c.Rev, rev)
+		case c.Deleted != deleted:
+			return fmt.Errorf("%s deleted = %v, want %v", id, c.Deleted, deleted)
+		}
+		return nil
+	}
+}
+
+// testFollowChanges: writes made after the feed's first start come out of it, Kazoo's
+// (straight into the database) and the service's alike, hard deletes included; other
+// documents and earlier writes do not; a restart resumes after the last batch handled, and
+// a batch whose handler failed comes again.
+func testFollowChanges(t *testing.T, s Backend) {
+	ctx := testContext(t)
+	cf := changeFeedOf(t, s)
+	db := newSystemDBName()
+	account := NewAccountID()
+	now := recording.ToGregorian(time.Now())
+	month := recording.MonthOf(time.Now().UTC())
+	modified := func(g int64) map[string]any { return map[string]any{"pvt_modified": jsonInt(g)} }
+
+	// Written long before the feed's first start: never delivered.
+	old := recordingDoc(newRecordingID(month), now-86400, modified(now-86400))
+	mustPutRecording(t, s, account, old)
+
+	f := follow(t, cf, db, "contract", account, nil)
+	// Give the feed its start; a write racing the very first start may or may not count.
+	time.Sleep(500 * time.Millisecond)
+
+	// Kazoo's way: the document, then its audio as an attachment (a second revision).
+	kazoo := recordingDoc(newRecordingID(month), now, modified(recording.ToGregorian(time.Now())))
+	kazooRev1 := mustPutRecording(t, s, account, kazoo)
+	kazooRev2, err := s.PutAttachment(ctx, account, kazoo.ID(), kazooRev1, "call.mp3", "audio/mpeg", strings.NewReader("ID3 audio"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The service's way: an update, and a hard delete.
+	ours := recordingDoc(newRecordingID(month), now, modified(recording.ToGregorian(time.Now())))
+	oursRev1 := mustPutRecording(t, s, account, ours)
+	ours["_rev"] = oursRev1
+	ours["soft_delete"] = map[string]any{"deleted_at": jsonInt(now)}
+	oursRev2, err := s.Save(ctx, account, ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := recordingDoc(newRecordingID(month), now, modified(recording.ToGregorian(time.Now())))
+	goneRev1 := mustPutRecording(t, s, account, gone)
+	if err := s.Delete(ctx, account, gone.ID(), goneRev1); err != nil {
+		t.Fatal(err)
+	}
+	// Another type of document in a month database (Kazoo keeps CDRs there): never delivered.
+	cdr := recordingDoc(newRecordingID(month), now, map[string]any{"pvt_type": "cdr", "pvt_modified": jsonInt(now)})
+	mustPutRecording(t, s, account, cdr)
+	// A month database that did not exist at the start.
+	earlier := month.Prev().Prev()
+	fresh := recordingDoc(newRecordingID(earlier), now, modified(now))
+	freshRev := mustPutRecording(t, s, account, fresh)
+
+	f.waitFor("Kazoo's recording with its audio", atRev(kazoo.ID(), kazooRev2, false))
+	f.waitFor("the service's update", atRev(ours.ID(), oursRev2, false))
+	f.waitFor("the hard delete", func(seen map[string]recording.Change) error {
+		c, ok := seen[gone.ID()]
+		if !ok || !c.Deleted || c.Doc != nil || generation(t, c.Rev) != 2 {
+			return fmt.Errorf("%s: %+v, want deleted at generation 2 without a body", gone.ID(), c)
+		}
+		return nil
+	})
+	f.waitFor("the recording in a new month database", atRev(fresh.ID(), freshRev, false))
+
+	seen := f.latest()
+	for id, c := range seen {
+		if !c.Deleted && (c.Doc == nil || c.Doc.ID() != id || c.Doc.Rev() != c.Rev || c.AccountID != account) {
+			t.Errorf("change %s: %+v; want the document at its revision, in its account", id, c)
+		}
+	}
+	if c := seen[kazoo.ID()]; c.Doc == nil || len(c.Doc.Attachments()) != 1 || c.Doc.Type() != recording.TypeCallRecording {
+		t.Errorf("Kazoo's recording came without its attachment stub: %+v", c.Doc)
+	}
+	if _, ok := seen[old.ID()]; ok {
+		t.Errorf("a recording written a day before the first start was delivered")
+	}
+	if _, ok := seen[cdr.ID()]; ok {
+		t.Errorf("a cdr document was delivered")
+	}
+	if err := f.stop(); err != nil {
+		t.Fatalf("FollowChanges after its context ended: %v", err)
+	}
+
+	// Stopped: a write meanwhile comes out after the restart, and what was handled does not.
+	laterDoc := recordingDoc(newRecordingID(month), now, modified(now))
+	later, laterID := mustPutRecording(t, s, account, laterDoc), laterDoc.ID()
+	g := follow(t, cf, db, "contract", account, nil)
+	g.waitFor("a write made while the feed was stopped", atRev(laterID, later, false))
+	if !onCluster(s) {
+		for id := range g.latest() {
+			if id != laterID {
+				t.Errorf("after a restart, %s came again though its batch was handled", id)
+			}
+		}
+	}
+	if err := g.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A handler that fails stops the feed with its error, and its batch comes again.
+	boom := errors.New("handler failed")
+	failing := recordingDoc(newRecordingID(month), now, modified(now))
+	failingRev := mustPutRecording(t, s, account, failing)
+	h := follow(t, cf, db, "contract", account, boom)
+	select {
+	case err := <-h.done:
+		h.done <- err
+		if !errors.Is(err, boom) {
+			t.Fatalf("FollowChanges after its handler failed: %v, want the handler's error", err)
+		}
+	case <-time.After(feedWait):
+		t.Fatalf("FollowChanges did not stop after its handler failed (seen: %s)", h.summary())
+	}
+	again := follow(t, cf, db, "contract", account, nil)
+	again.waitFor("the batch whose handler failed, again", atRev(failing.ID(), failingRev, false))
+	if err := again.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Checkpoints are per name: another name starts at its own present.
+	other := follow(t, cf, db, "another", account, nil)
+	time.Sleep(500 * time.Millisecond)
+	lastDoc := recordingDoc(newRecordingID(month), now, modified(now))
+	last, lastID := mustPutRecording(t, s, account, lastDoc), lastDoc.ID()
+	other.waitFor("a write after another name's start", atRev(lastID, last, false))
+	if _, ok := other.latest()[laterID]; ok && !onCluster(s) {
+		t.Errorf("a new name's feed delivered a write made before its start")
+	}
+}
