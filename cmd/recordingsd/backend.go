@@ -18,6 +18,8 @@ type backend interface {
 	recording.AuthStore
 	recording.AuthLoader
 	recording.Purger
+	recording.ChangeFeed
+	recording.StateDocs
 }
 
 // openBackend opens the configured store; close releases it (the embedded file's lock).

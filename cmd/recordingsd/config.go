@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/recordingsd/recordingsd/pkg/auth"
+	"github.com/recordingsd/recordingsd/pkg/events"
 	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/media/s3media"
 )
@@ -87,6 +89,14 @@ type Config struct {
 	Accounts struct {
 		CacheTTL time.Duration `mapstructure:"cache_ttl"`
 	} `mapstructure:"accounts"`
+	Events struct {
+		Enabled   bool          `mapstructure:"enabled"`
+		Database  string        `mapstructure:"database"`
+		Retention time.Duration `mapstructure:"retention"`
+		Lease     time.Duration `mapstructure:"lease"`
+		Poll      time.Duration `mapstructure:"poll"`
+		Instance  string        `mapstructure:"instance"`
+	} `mapstructure:"events"`
 	Crossbar struct {
 		Version string `mapstructure:"version"`
 		Node    string `mapstructure:"node"`
@@ -160,6 +170,12 @@ var defaults = map[string]any{
 	"recordings.retention.state_database":           "recordingsd",
 	"recordings.retention.instance":                 "",
 	"accounts.cache_ttl":                            5 * time.Second,
+	"events.enabled":                                true,
+	"events.database":                               "recordingsd_events",
+	"events.retention":                              24 * time.Hour,
+	"events.lease":                                  30 * time.Second,
+	"events.poll":                                   250 * time.Millisecond,
+	"events.instance":                               "",
 	"crossbar.version":                              "4.3.0",
 	"crossbar.node":                                 "",
 	"log.level":                                     "info",
@@ -245,6 +261,12 @@ func (c *Config) validate() error {
 	if _, err := c.Recordings.Retention.sweeper(); err != nil {
 		return err
 	}
+	if c.Events.Poll <= 0 {
+		return fmt.Errorf("events.poll must be positive")
+	}
+	if err := c.events().Validate(); err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
 	return c.s3Media().Validate()
 }
 
@@ -293,6 +315,21 @@ func renameDeprecatedKeys(v *viper.Viper, getenv func(string) string) []string {
 	}
 	sort.Strings(warnings)
 	return warnings
+}
+
+// events is events.* for the watcher; the instance defaults to host:pid.
+func (c *Config) events() events.Config {
+	ec := events.Config{DB: c.Events.Database, Retention: c.Events.Retention, Lease: c.Events.Lease, Instance: c.Events.Instance}
+	if ec.Instance == "" {
+		ec.Instance = instanceName()
+	}
+	return ec
+}
+
+// instanceName names this process in leases: host:pid.
+func instanceName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
 }
 
 // envName is the environment variable that overrides a key.

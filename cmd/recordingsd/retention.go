@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -57,8 +56,7 @@ func (c retentionConfig) sweeper() (retention.Config, error) {
 		Instance:  c.Instance,
 	}
 	if rc.Instance == "" {
-		host, _ := os.Hostname()
-		rc.Instance = fmt.Sprintf("%s:%d", host, os.Getpid())
+		rc.Instance = instanceName()
 	}
 	if c.Enabled && !rc.Active() {
 		return rc, fmt.Errorf("recordings.retention is enabled but both purge_deleted_after and purge_soft_deleted_after are never")

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -17,6 +18,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/events"
 	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/media/httpmedia"
 	"github.com/recordingsd/recordingsd/pkg/media/s3media"
@@ -68,6 +70,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	apiCfg.UI = ui.Handler(uiOpts)
 	apiCfg.Metrics = metrics.New()
+	if cfg.Events.Enabled {
+		stopEvents, err := startEvents(ctx, cfg, store, &apiCfg, logger)
+		if err != nil {
+			return err
+		}
+		defer stopEvents()
+	}
 	handler, err := api.NewServer(logger, apiCfg, store, authn)
 	if err != nil {
 		return err
@@ -113,6 +122,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", zap.Duration("timeout", cfg.HTTP.ShutdownTimeout))
+	if apiCfg.Events != nil {
+		srv.RegisterOnShutdown(apiCfg.Events.Close) // event streams end, so Shutdown need not wait for them
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -148,6 +160,24 @@ func apiConfig(cfg *Config) api.Config {
 		},
 		AccountRateLimit: api.RateLimit{Rate: cfg.RateLimit.PerAccount.Rate, Burst: cfg.RateLimit.PerAccount.Burst},
 	}
+}
+
+// startEvents runs the events watcher (one instance at a time leads) and the log's tail that
+// serves the stream; stop ends both and waits for them.
+func startEvents(ctx context.Context, cfg *Config, store backend, apiCfg *api.Config, logger *zap.Logger) (stop func(), err error) {
+	log := logger.Named("events")
+	watcher, err := events.NewWatcher(store, cfg.events(), log, apiCfg.Metrics.Events())
+	if err != nil {
+		return nil, err
+	}
+	tail := events.NewTail(store, cfg.Events.Database, cfg.Events.Poll, log)
+	apiCfg.Events = tail
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); watcher.Run(ctx) }()
+	go func() { defer wg.Done(); tail.Run(ctx) }()
+	return func() { cancel(); wg.Wait() }, nil
 }
 
 // mediaSources are the readers of audio on storage providers (pvt_attachments).

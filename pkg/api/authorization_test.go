@@ -106,7 +106,9 @@ func TestEveryRouteIsAuthorized(t *testing.T) {
 				}
 				guard.calls.Store(0)
 				r = f.call(method, path, tokenAccount, send)
-				if r.status == http.StatusForbidden || r.status == http.StatusUnauthorized || guard.calls.Load() == 0 {
+				// the event stream reads the event log, not month databases (and is off here: 404)
+				readsMonths := !strings.HasSuffix(rt.Template, "/recordings/events")
+				if r.status == http.StatusForbidden || r.status == http.StatusUnauthorized || (readsMonths && guard.calls.Load() == 0) {
 					t.Errorf("%s %s with the account's own token: %d after %d month database calls; want it served; %s",
 						method, rt.Template, r.status, guard.calls.Load(), r.body)
 				}

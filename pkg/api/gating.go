@@ -7,24 +7,9 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
-// ownerOf is the recording's owner: owner_id (the field the owner index uses), else the
-// owner the media server put into the channel variables.
-func ownerOf(d recording.Doc) string {
-	if o := d.String("owner_id"); o != "" {
-		return o
-	}
-	ccv, _ := d["custom_channel_vars"].(map[string]any)
-	for _, k := range []string{"owner_id", "Owner-ID"} {
-		if o, _ := ccv[k].(string); o != "" {
-			return o
-		}
-	}
-	return ""
-}
-
 // mayTouch asks the policy about one recording the request has read (EForbidden to refuse).
 func (s *server) mayTouch(rc *requestContext, action authz.Action, d recording.Doc) error {
-	owner := ownerOf(d)
+	owner := d.Owner()
 	decision := s.policy.Decide(authz.Request{Caller: rc.caller, Action: action,
 		Target: authz.AccountOf(rc.accountID, rc.account), PathUser: rc.userID, Owner: &owner})
 	if decision.Allowed {

@@ -42,6 +42,9 @@ func (s *server) router() *mux.Router {
 	acct.Handle("/recordings/collection", methods{
 		http.MethodPatch: {authz.Bulk, s.handlePatchCollection()},
 	})
+	acct.Handle("/recordings/events", methods{ // before {recording_id}, which would take "events"
+		http.MethodGet: {authz.List, s.handleEvents()},
+	})
 	acct.Handle("/recordings/{recording_id}", methods{
 		http.MethodGet:    {authz.Read, s.handleGet()},
 		http.MethodHead:   {authz.Read, s.handleGet()},

@@ -11,6 +11,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
+	"github.com/recordingsd/recordingsd/pkg/events"
 	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/metrics"
 	"github.com/recordingsd/recordingsd/pkg/recording"
@@ -42,6 +43,8 @@ type Config struct {
 	AllowDisabledAccounts bool
 	// OwnerGating restricts non-admin users to their own recordings.
 	OwnerGating authz.OwnerGating
+	// Events serves the live stream of recording events (nil: the stream is off).
+	Events *events.Tail
 	// Media reads audio that Kazoo stored on storage providers (pvt_attachments), by handler
 	// module (kz_att_s3, kz_att_http). A handler without a Source answers 501.
 	Media media.Sources

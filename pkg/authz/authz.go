@@ -87,6 +87,9 @@ func AccountOf(id string, doc recording.Doc) Account {
 	return a
 }
 
+// Below reports whether the account sits below ancestor (ancestor is in its pvt_tree).
+func (a Account) Below(ancestor string) bool { return slices.Contains(a.Tree, ancestor) }
+
 // Caller is an authenticated identity with its own account.
 type Caller struct {
 	auth.Identity

@@ -27,6 +27,8 @@ type Metrics struct {
 
 	retentionOnce sync.Once
 	retention     *Retention
+	eventsOnce    sync.Once
+	events        *Events
 }
 
 // New registers every collector, plus the Go runtime and process collectors.

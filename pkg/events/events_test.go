@@ -1,0 +1,387 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recordingsd/recordingsd/pkg/events"
+	"github.com/recordingsd/recordingsd/pkg/recording"
+	"github.com/recordingsd/recordingsd/pkg/store/couch"
+	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
+	"github.com/recordingsd/recordingsd/pkg/store/embedded"
+)
+
+// backend is a store the events run on, with the writes Kazoo makes.
+type backend interface {
+	events.Store
+	recording.Store
+	recording.Loader
+}
+
+// forEachStore runs a test on the embedded store and on CouchDB.
+func forEachStore(t *testing.T, test func(t *testing.T, s backend)) {
+	t.Run("embedded", func(t *testing.T) {
+		s, err := embedded.Open(filepath.Join(t.TempDir(), "r.db"), embedded.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		test(t, s)
+	})
+	t.Run("couchdb", func(t *testing.T) {
+		url := couchtest.URL(t)
+		if couchtest.IsPouchDB(t, url) {
+			t.Skip("pouchdb-server has no _db_updates: the change feed is tested on Apache CouchDB (make test-couchdb, CI)")
+		}
+		s, err := couch.New(couch.Config{URL: url, WriteQuorum: couchtest.WriteQuorum(t, url)}, zap.NewNop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		test(t, s)
+	})
+}
+
+// rig is a watcher and a tail over one store, in a database of their own.
+type rig struct {
+	t       *testing.T
+	store   backend
+	db      string
+	account string
+	tail    *events.Tail
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func newRig(t *testing.T, s backend) *rig {
+	r := &rig{t: t, store: s, db: "events_test_" + couchtest.NewAccountID()[:12], account: couchtest.NewAccountID()}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.tail = events.NewTail(s, r.db, 50*time.Millisecond, zap.NewNop())
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); r.tail.Run(ctx) }()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// watch starts a watcher as instance; the returned func stops it.
+func (r *rig) watch(instance string, lease time.Duration) (stop func()) {
+	w, err := events.NewWatcher(r.store, events.Config{DB: r.db, Retention: time.Hour, Lease: lease, Instance: instance}, zap.NewNop(), nil)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	r.t.Cleanup(stop)
+	return stop
+}
+
+func (r *rig) stop() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+// put writes a recording straight into the store, as Kazoo does.
+func (r *rig) put(doc recording.Doc) string {
+	r.t.Helper()
+	rev, err := r.store.PutRecording(context.Background(), r.account, doc)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return rev
+}
+
+func (r *rig) attach(id, rev string) string {
+	r.t.Helper()
+	rev, err := r.store.PutAttachment(context.Background(), r.account, id, rev, "call.mp3", "audio/mpeg", strings.NewReader("ID3 audio"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return rev
+}
+
+func (r *rig) save(doc recording.Doc) string {
+	r.t.Helper()
+	rev, err := r.store.Save(context.Background(), r.account, doc)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return rev
+}
+
+func newRecording(fields map[string]any) recording.Doc {
+	now := time.Now().UTC()
+	d := recording.Doc{"_id": recording.MonthOf(now).String() + "-" + couchtest.NewAccountID(), "pvt_type": "call_recording",
+		"pvt_created": recording.ToGregorian(now), "pvt_modified": recording.ToGregorian(now),
+		"caller_id_number": "+15550001", "callee_id_number": "+15550002", "owner_id": "u1"}
+	for k, v := range fields {
+		d[k] = v
+	}
+	return d
+}
+
+// collect reads the rig's account's events from a subscription until want says enough.
+func (r *rig) collect(sub *events.Subscription, enough func([]events.Event) bool) []events.Event {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var got []events.Event
+	for !enough(got) {
+		e, err := sub.Next(ctx)
+		if err != nil {
+			r.t.Fatalf("after %d events (%s): %v", len(got), describe(got), err)
+		}
+		if e.AccountID == r.account {
+			got = append(got, e)
+		}
+	}
+	return got
+}
+
+func count(n int) func([]events.Event) bool {
+	return func(es []events.Event) bool { return len(es) >= n }
+}
+
+func describe(es []events.Event) string {
+	var parts []string
+	for _, e := range es {
+		parts = append(parts, fmt.Sprintf("%s %s", e.Type, e.RecordingID))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// What Kazoo writes and what the API writes make the events of a recording's life, in order,
+// once each, with the listing's view of the recording and no credentials.
+func TestEventsOfWrites(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s backend) {
+		r := newRig(t, s)
+		r.watch("a", 5*time.Second)
+		sub := r.tail.Subscribe("")
+		time.Sleep(time.Second) // the feed starts at the present
+
+		// Kazoo: the document, then its audio.
+		doc := newRecording(nil)
+		rev := r.put(doc)
+		rev = r.attach(doc.ID(), rev)
+		// The API: soft delete, restore, an update, Kazoo's own delete.
+		doc = mustGet(t, s, r.account, doc.ID())
+		doc["soft_delete"] = map[string]any{"deleted_at": 1}
+		r.save(doc)
+		doc = mustGet(t, s, r.account, doc.ID())
+		delete(doc, "soft_delete")
+		r.save(doc)
+		doc = mustGet(t, s, r.account, doc.ID())
+		doc["notes"] = "called back"
+		r.save(doc)
+		doc = mustGet(t, s, r.account, doc.ID())
+		doc["pvt_deleted"] = true
+		r.save(doc)
+		// Another recording, on a storage provider, then hard-deleted.
+		ext := newRecording(map[string]any{"pvt_attachments": map[string]any{"call.mp3": map[string]any{"content_type": "audio/mpeg",
+			"handler": map[string]any{"kz_att_s3": map[string]any{"key": "AKIAEXAMPLE", "secret": "s3cr3t-value"}}}}})
+		extRev := r.put(ext)
+		// wait until the watcher announced it before removing it
+		created := r.collect(sub, func(es []events.Event) bool {
+			for _, e := range es {
+				if e.RecordingID == ext.ID() {
+					return true
+				}
+			}
+			return false
+		})
+		if err := s.Delete(context.Background(), r.account, ext.ID(), extRev); err != nil {
+			t.Fatal(err)
+		}
+		rest := r.collect(sub, func(es []events.Event) bool {
+			for _, e := range es {
+				if e.RecordingID == ext.ID() && e.Type == events.Deleted {
+					return true
+				}
+			}
+			return false
+		})
+		all := append(created, rest...)
+
+		var life []string
+		for _, e := range all {
+			if e.RecordingID == doc.ID() {
+				life = append(life, string(e.Type))
+			}
+		}
+		// Feeds may fold quick writes into the latest revision: then some events are not
+		// seen. Each event that comes must be in its place, and the ends must be there.
+		want := []string{"recording.created", "recording.soft_deleted", "recording.restored", "recording.updated", "recording.deleted"}
+		if !isSubsequence(life, want) || life[0] != "recording.created" || life[len(life)-1] != "recording.deleted" {
+			t.Errorf("events of the Kazoo recording: %v, want (a subsequence of) %v", life, want)
+		}
+		var extLife []string
+		for _, e := range all {
+			if e.RecordingID != ext.ID() {
+				continue
+			}
+			extLife = append(extLife, string(e.Type))
+			if strings.Contains(fmt.Sprint(e.Data), "s3cr3t") || strings.Contains(fmt.Sprint(e.Data), "AKIAEXAMPLE") {
+				t.Errorf("an event carries storage credentials: %v", e.Data)
+			}
+			if e.Data["id"] != ext.ID() || e.Data["caller_id_number"] != "+15550001" {
+				t.Errorf("event data is not the listing's view: %v", e.Data)
+			}
+			if e.Type == events.Deleted && e.Data["reason"] != events.ReasonHardDeleted {
+				t.Errorf("hard delete reason = %v", e.Data["reason"])
+			}
+		}
+		if strings.Join(extLife, ",") != "recording.created,recording.deleted" {
+			t.Errorf("events of the provider-stored recording: %v", extLife)
+		}
+		for _, e := range all {
+			if e.Type == events.Deleted && e.RecordingID == doc.ID() && e.Data["reason"] != events.ReasonKazooDeleted {
+				t.Errorf("Kazoo delete reason = %v", e.Data["reason"])
+			}
+			if e.OccurredAt < recording.ToGregorian(time.Now().Add(-time.Hour)) || e.ID == "" || e.Owner != "u1" {
+				t.Errorf("event %+v: occurred_at, id or owner wrong", e)
+			}
+		}
+		_ = rev
+	})
+}
+
+func isSubsequence(got, want []string) bool {
+	i := 0
+	for _, w := range want {
+		if i < len(got) && got[i] == w {
+			i++
+		}
+	}
+	return i == len(got)
+}
+
+func mustGet(t *testing.T, s backend, account, id string) recording.Doc {
+	t.Helper()
+	d, err := s.Get(context.Background(), account, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// Stopped while recordings arrive, started again: every one is announced, once.
+func TestWatcherRestartLosesNothing(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s backend) {
+		r := newRig(t, s)
+		stop := r.watch("a", 5*time.Second)
+		sub := r.tail.Subscribe("")
+		time.Sleep(time.Second)
+		first := newRecording(nil)
+		r.attach(first.ID(), r.put(first))
+		r.collect(sub, count(1))
+		stop()
+
+		var ids []string
+		for i := 0; i < 5; i++ {
+			d := newRecording(nil)
+			r.attach(d.ID(), r.put(d))
+			ids = append(ids, d.ID())
+		}
+		r.watch("a", 5*time.Second)
+		got := r.collect(sub, count(5))
+		time.Sleep(time.Second) // room for duplicates to show
+		got = append(got, r.drain(sub)...)
+		seen := map[string]int{}
+		for _, e := range got {
+			if e.Type == events.Created {
+				seen[e.RecordingID]++
+			}
+		}
+		for _, id := range ids {
+			if seen[id] != 1 {
+				t.Errorf("%s announced %d times, want once (events: %s)", id, seen[id], describe(got))
+			}
+		}
+	})
+}
+
+// Two instances share one database: one leads, no event is logged twice, and the other takes
+// over when the leader stops.
+func TestTwoWatchersOneLeader(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s backend) {
+		r := newRig(t, s)
+		stopA := r.watch("a", 2*time.Second)
+		time.Sleep(300 * time.Millisecond)
+		r.watch("b", 2*time.Second)
+		sub := r.tail.Subscribe("")
+		time.Sleep(time.Second)
+		var ids []string
+		for i := 0; i < 5; i++ {
+			d := newRecording(nil)
+			r.attach(d.ID(), r.put(d))
+			ids = append(ids, d.ID())
+		}
+		got := r.collect(sub, count(5))
+		stopA() // gives its lease back; b takes over
+		for i := 0; i < 3; i++ {
+			d := newRecording(nil)
+			r.attach(d.ID(), r.put(d))
+			ids = append(ids, d.ID())
+		}
+		got = append(got, r.collect(sub, count(3))...)
+		time.Sleep(time.Second)
+		got = append(got, r.drain(sub)...)
+		seen := map[string]int{}
+		for _, e := range got {
+			seen[e.RecordingID+" "+string(e.Type)]++
+		}
+		for _, id := range ids {
+			if n := seen[id+" recording.created"]; n != 1 {
+				t.Errorf("%s announced %d times, want once", id, n)
+			}
+		}
+	})
+}
+
+// A subscriber that resumes after an event gets what followed it, without gaps or repeats.
+func TestResumeAfterEvent(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s backend) {
+		r := newRig(t, s)
+		r.watch("a", 5*time.Second)
+		sub := r.tail.Subscribe("")
+		time.Sleep(time.Second)
+		for i := 0; i < 6; i++ {
+			d := newRecording(nil)
+			r.attach(d.ID(), r.put(d))
+		}
+		all := r.collect(sub, count(6))
+		resumed := r.tail.Subscribe(all[2].ID)
+		again := r.collect(resumed, count(3))
+		for i, e := range again {
+			if e.ID != all[3+i].ID {
+				t.Errorf("resumed event %d = %s, want %s", i, e.ID, all[3+i].ID)
+			}
+		}
+	})
+}
+
+// drain returns the rig's account's events already waiting.
+func (r *rig) drain(sub *events.Subscription) []events.Event {
+	var out []events.Event
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		e, err := sub.Next(ctx)
+		cancel()
+		if err != nil {
+			return out
+		}
+		if e.AccountID == r.account {
+			out = append(out, e)
+		}
+	}
+}
