@@ -80,6 +80,15 @@ func TestClosedStore(t *testing.T) {
 		},
 		"SystemDoc":     func() error { _, err := s.SystemDoc(ctx, "system_config", "x"); return err },
 		"SaveSystemDoc": func() error { _, err := s.SaveSystemDoc(ctx, "system_config", recording.Doc{"_id": "x"}); return err },
+		"GetSystemDocs": func() error { _, err := s.GetSystemDocs(ctx, "system_config", []string{"x"}); return err },
+		"SaveSystemDocs": func() error {
+			_, err := s.SaveSystemDocs(ctx, "system_config", []recording.Doc{{"_id": "x"}})
+			return err
+		},
+		"SystemDocRange": func() error { _, err := s.SystemDocRange(ctx, "system_config", "", "", 10); return err },
+		"FollowChanges": func() error {
+			return s.FollowChanges(ctx, "system_config", "feed", func(context.Context, []recording.Change) error { return nil })
+		},
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {

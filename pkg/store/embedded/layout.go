@@ -20,21 +20,32 @@ import (
 //	                      key → empty (see index.go and purgekey.go for the keys)
 //
 // One more top-level bucket, metaBucket, cannot clash with a database name (CouchDB names
-// never start with '_'): the file format version and the uploads in progress.
+// never start with '_'): the file format version, the uploads in progress, and the change
+// log of the month databases:
+//
+//	changes               sequence (8 bytes, big-endian) → changeEntry: which document of
+//	                      which month database was written, at which revision, when
+//	                      (changes.go); appended by every write of a month database's
+//	                      documents in its own transaction; the bucket's sequence is the
+//	                      last one given
+//	change_log_id         random id of this file's log, kept in feed checkpoints
 var (
 	docsBucket        = []byte("docs")
 	attachmentsBucket = []byte("attachments")
 	chunksBucket      = []byte("chunks")
 
-	metaBucket    = []byte("_recordingsd")
-	formatKey     = []byte("format")
-	uploadsBucket = []byte("uploads") // inside metaBucket: uploadKey(db, blob) → empty
+	metaBucket     = []byte("_recordingsd")
+	formatKey      = []byte("format")
+	uploadsBucket  = []byte("uploads") // inside metaBucket: uploadKey(db, blob) → empty
+	changesBucket  = []byte("changes") // inside metaBucket: changeKey(seq) → changeEntry
+	changeLogIDKey = []byte("change_log_id")
 )
 
 // formatVersion is bumped when the layout changes in a way older builds cannot read;
 // each build refuses any version but its own, after upgrading the earlier ones it knows
-// (upgrade.go). Version 2 added the purge index.
-const formatVersion = "2"
+// (upgrade.go). Version 2 added the purge index, version 3 the change log (a build without
+// it would write documents the log then misses).
+const formatVersion = "3"
 
 // database is one CouchDB database inside a transaction.
 type database struct {
@@ -43,6 +54,9 @@ type database struct {
 	attachments *bolt.Bucket
 	chunks      *bolt.Bucket
 	indexes     monthIndexBuckets
+	// changes is the change log every write of a document appends to: set for month
+	// databases in write transactions, nil otherwise.
+	changes *bolt.Bucket
 }
 
 // openDatabase returns the database named name, or nil when it does not exist.
@@ -69,6 +83,14 @@ func openDatabase(tx *bolt.Tx, name string) (*database, error) {
 	// Writing with an index missing would leave it silently behind the documents.
 	if found != 0 && found != len(monthIndexes) {
 		return nil, fmt.Errorf("database %s has %d of its %d indexes", name, found, len(monthIndexes))
+	}
+	if tx.Writable() {
+		if _, ok := monthDBNamed([]byte(name)); ok {
+			// Writing without it would hide the write from every change feed.
+			if db.changes = changeLog(tx); db.changes == nil {
+				return nil, fmt.Errorf("the file lacks its change log (%s)", changesBucket)
+			}
+		}
 	}
 	return db, nil
 }

@@ -1,7 +1,8 @@
-// Package embedded implements recording.Store, recording.Loader and recording.Purger in a
-// single local file (bbolt), with the CouchDB backend's behaviour point for point: the same
-// database names, documents with CouchDB revisions and conflict rules, the listing and
-// purge views kept as indexes in the same transaction as every write, and attachments
+// Package embedded implements recording.Store, recording.Loader, recording.Purger,
+// recording.StateDocs and recording.ChangeFeed in a single local file (bbolt), with the
+// CouchDB backend's behaviour point for point: the same database names, documents with
+// CouchDB revisions and conflict rules, the listing and purge views kept as indexes and the
+// change feed kept as a log, each in the same transaction as every write, and attachments
 // streamed in chunks.
 // It is the zero-setup backend: `make run` needs nothing but Go.
 package embedded
@@ -27,6 +28,8 @@ var (
 	_ recording.AuthStore  = (*Store)(nil)
 	_ recording.AuthLoader = (*Store)(nil)
 	_ recording.Purger     = (*Store)(nil)
+	_ recording.StateDocs  = (*Store)(nil)
+	_ recording.ChangeFeed = (*Store)(nil)
 )
 
 // Options tune Open; the zero value is the right default.
@@ -37,10 +40,20 @@ type Options struct {
 	// NoSync skips the fsync after each write: much faster, but a crash of the machine can
 	// lose or corrupt recent writes. For tests and throwaway data only.
 	NoSync bool
+	// ChangeRetention is how long the change log keeps an entry (changes.go): a feed
+	// stopped for longer misses what was written meanwhile. Default 7 days.
+	ChangeRetention time.Duration
+	// MaxChanges caps the entries of the change log (give or take 64): past it the oldest
+	// go, however recent. Default 1,000,000 (about 180 MB of the file).
+	MaxChanges int
 }
 
-// DefaultLockTimeout is Options.LockTimeout's default.
-const DefaultLockTimeout = time.Second
+// Options' defaults.
+const (
+	DefaultLockTimeout     = time.Second
+	DefaultChangeRetention = 7 * 24 * time.Hour
+	DefaultMaxChanges      = 1_000_000
+)
 
 // Store is the embedded backend. It is safe for concurrent use; one process at a time may
 // have the file open.
@@ -52,6 +65,14 @@ type Store struct {
 	// chunkReads counts attachment chunks fetched by readers, so tests can check that a
 	// range reads only the chunks it needs.
 	chunkReads atomic.Int64
+
+	// logged is signalled after every commit that appended to the change log, and on Close.
+	logged signal
+	// changeRetention and maxChanges bound the change log (Options).
+	changeRetention time.Duration
+	maxChanges      uint64
+	// feedTick is how often a waiting feed looks at the log without being signalled.
+	feedTick time.Duration
 }
 
 // Open opens the store file at path, creating it and its directory if missing. A file
@@ -62,6 +83,12 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
+	}
+	if opts.ChangeRetention <= 0 {
+		opts.ChangeRetention = DefaultChangeRetention
+	}
+	if opts.MaxChanges <= 0 {
+		opts.MaxChanges = DefaultMaxChanges
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create directory of store file %s: %w", path, err)
@@ -74,7 +101,13 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store file %s: %w", path, err)
 	}
-	s := &Store{path: path, db: db}
+	s := &Store{
+		path:            path,
+		db:              db,
+		changeRetention: opts.ChangeRetention,
+		maxChanges:      uint64(opts.MaxChanges),
+		feedTick:        defaultFeedTick,
+	}
 	if err := s.prepare(); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open store file %s: %w", path, err)
@@ -82,8 +115,9 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// prepare checks the file's format, upgrades an earlier one, and removes what uploads cut
-// short by a crash left behind.
+// prepare checks the file's format, creates the change log if missing (a new file, or one
+// of an earlier format), upgrades an earlier format, and removes what uploads cut short by
+// a crash left behind.
 func (s *Store) prepare() error {
 	upgrade := false
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -101,8 +135,10 @@ func (s *Store) prepare() error {
 		case string(v) != formatVersion:
 			return fmt.Errorf("file format %q, this build reads %q", v, formatVersion)
 		}
-		_, err = meta.CreateBucketIfNotExists(uploadsBucket)
-		return err
+		if _, err = meta.CreateBucketIfNotExists(uploadsBucket); err != nil {
+			return err
+		}
+		return ensureChangeLog(meta)
 	})
 	if err != nil {
 		return err
@@ -131,6 +167,7 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.logged.broadcast() // waiting feeds find the store closed
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store file %s: %w", s.path, err)
 	}
@@ -162,9 +199,27 @@ func (s *Store) view(ctx context.Context, what string, fn func(*bolt.Tx) error) 
 	return s.storeError(s.db.View(fn), what)
 }
 
+// update also keeps the change log bounded and, once the transaction committed entries,
+// wakes the feeds waiting for them.
 func (s *Store) update(ctx context.Context, what string, fn func(*bolt.Tx) error) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	return s.storeError(s.db.Update(fn), what)
+	return s.storeError(s.db.Update(func(tx *bolt.Tx) error {
+		log := changeLog(tx)
+		if log == nil {
+			return fmt.Errorf("the file lacks its change log (%s)", changesBucket)
+		}
+		before := log.Sequence()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if after := log.Sequence(); after != before {
+			if err := s.pruneChanges(log, before, after); err != nil {
+				return fmt.Errorf("prune the change log: %w", err)
+			}
+			tx.OnCommit(s.logged.broadcast)
+		}
+		return nil
+	}), what)
 }

@@ -8,8 +8,10 @@ import (
 )
 
 // upgradeFrom lists the file format versions Open upgrades to formatVersion: version 1
-// lacks the purge index.
-var upgradeFrom = map[string]bool{"1": true}
+// lacks the purge index, versions 1 and 2 the change log. The change log comes empty (Open
+// creates it, with every version, before upgrading): a feed of an upgraded file starts at
+// the present, what was written before has no entries.
+var upgradeFrom = map[string]bool{"1": true, "2": true}
 
 // indexBuildBatch bounds the month databases one upgrade transaction builds indexes in:
 // bbolt holds a write transaction's dirty pages in memory until it commits, and one

@@ -65,6 +65,9 @@ func TestUpgradeFromFormat1(t *testing.T) {
 	if v := fileFormat(t, s.db); v != formatVersion {
 		t.Fatalf("format after the upgrade %q, want %q", v, formatVersion)
 	}
+	if entries, last := changeLogOf(t, s); len(entries) != 0 || last != 0 {
+		t.Fatalf("change log after the upgrade: %d entries up to %d, want an empty one", len(entries), last)
+	}
 	everything := recording.PurgeQuery{Deleted: recording.Cutoff{On: true, Before: 1 << 40}, SoftDeleted: recording.Cutoff{On: true, Before: 1 << 40}, Limit: 10}
 	for _, db := range dbs {
 		cs, err := s.PurgeCandidates(ctx, db, everything)
@@ -102,16 +105,74 @@ func TestUpgradeFromFormat1(t *testing.T) {
 	}
 }
 
+// TestUpgradeFromFormat2: a file written before the change log existed opens with an empty
+// log; a feed, with or without a checkpoint, starts at the present: what was written before
+// is not delivered, what is written after is; the data is as it was.
+func TestUpgradeFromFormat2(t *testing.T) {
+	s, path := openTemp(t)
+	ctx := testContext(t)
+	account := randomHex(16)
+	var before []string
+	for i := range 3 {
+		doc := recordingDoc(newRecordingID(testMonth), created(testMonth, int64(i)), nil)
+		mustPutRecording(t, s, account, doc)
+		before = append(before, doc.ID())
+	}
+	if _, err := s.SaveSystemDocs(ctx, "feeds", []recording.Doc{{"_id": "state", "n": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	// A checkpoint as the file of another log (or a hand) may hold one.
+	if _, err := s.PutSystemDoc(ctx, "feeds", recording.Doc{"_id": "upgraded", "seq": 1, "change_log": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	snap := snapshot(t, s, account, "", "", before)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	downgradeTo2(t, path)
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("Open a format 2 file: %v", err)
+	}
+	defer s.Close()
+	if v := fileFormat(t, s.db); v != formatVersion {
+		t.Fatalf("format after the upgrade %q, want %q", v, formatVersion)
+	}
+	if entries, last := changeLogOf(t, s); len(entries) != 0 || last != 0 {
+		t.Fatalf("change log after the upgrade: %d entries up to %d, want an empty one", len(entries), last)
+	}
+	if got := snapshot(t, s, account, "", "", before); !reflect.DeepEqual(got, snap) {
+		t.Fatal("the upgraded store differs")
+	}
+	if res, err := s.GetSystemDocs(ctx, "feeds", []string{"state"}); err != nil || res[0].Err != nil {
+		t.Fatalf("GetSystemDocs after the upgrade: %+v, %v", res, err)
+	}
+
+	for _, name := range []string{"upgraded", "new"} {
+		f := startFeed(t, s, "feeds", name, nil)
+		waitCheckpoint(t, s, "feeds", name, logSequence(t, s)) // at the present
+		// A document written before the upgrade, written again.
+		doc := recordingDoc(before[0], created(testMonth, 0), nil)
+		rev := mustPutRecording(t, s, account, doc)
+		f.waitFor(t, doc.ID(), rev)
+		f.stop(t)
+		if got := f.changes(); len(got) != 1 {
+			t.Fatalf("%s: %d changes, want only the write after the start: %+v", name, len(got), got)
+		}
+	}
+}
+
 // TestNewerFormatRefused: a file of a format this build does not know is not opened, as
-// a build before the purge index refuses files of format 2.
+// a build before the change log refuses files of format 3.
 func TestNewerFormatRefused(t *testing.T) {
 	s, path := openTemp(t)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	setFormat(t, path, "3")
-	if _, err := Open(path, Options{}); err == nil || !strings.Contains(err.Error(), `file format "3"`) {
-		t.Fatalf("Open a format 3 file: %v", err)
+	setFormat(t, path, "4")
+	if _, err := Open(path, Options{}); err == nil || !strings.Contains(err.Error(), `file format "4"`) {
+		t.Fatalf("Open a format 4 file: %v", err)
 	}
 }
 
@@ -132,9 +193,11 @@ func TestPartialIndexesRefused(t *testing.T) {
 	wantCode(t, "PutRecording into a database lacking its purge index", err, recording.EInternal)
 }
 
-// downgrade turns the closed store file at path into format 1: no purge indexes.
+// downgrade turns the closed store file at path into format 1: no purge indexes, no
+// change log.
 func downgrade(t *testing.T, path string) {
 	t.Helper()
+	downgradeTo2(t, path)
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +218,31 @@ func downgrade(t *testing.T, path string) {
 	}
 	if n := len(purgeEntries(t, db)); n != 0 {
 		t.Fatalf("%d purge indexes left after the downgrade", n)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// downgradeTo2 turns the closed store file at path into format 2: no change log.
+func downgradeTo2(t *testing.T, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(metaBucket)
+		if err := meta.Put(formatKey, []byte("2")); err != nil {
+			return err
+		}
+		if err := meta.Delete(changeLogIDKey); err != nil {
+			return err
+		}
+		return meta.DeleteBucket(changesBucket)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
@@ -29,7 +30,8 @@ type upload struct {
 
 // writeDoc stores doc as id's revision after cur (nil: none yet), without checking doc's
 // _rev: callers apply checkRev first, or overwrite on purpose. It keeps the listing
-// indexes and the attachments in step, and returns the new revision.
+// indexes, the attachments and, in a month database, the change log in step, and returns
+// the new revision. Every write of a document goes through here.
 //
 // Everything that can be wrong with doc is found before anything is written and reported
 // as a *recording.Error; any other error comes from storage and must abort the transaction.
@@ -91,6 +93,11 @@ func writeDoc(db *database, id string, cur *storedDoc, doc recording.Doc, upload
 	}
 	if err := db.docs.Put([]byte(id), stored); err != nil {
 		return "", fmt.Errorf("write %s: %w", id, err)
+	}
+	if db.changes != nil {
+		if err := appendChange(db.changes, changeEntry{db: db.name, id: id, rev: rev, removed: deleted, at: time.Now()}); err != nil {
+			return "", fmt.Errorf("change log entry of %s: %w", id, err)
+		}
 	}
 	return rev, nil
 }
