@@ -177,7 +177,7 @@ func TestEventStream(t *testing.T) {
 			t.Errorf("resumed by last_event_id: %s, want %s", e.id, got[2].id)
 		}
 
-		expectError(t, f.call("GET", f.base()+"/recordings/events", tokenAccount, nil, "Accept", "application/json"), 406, "not acceptable")
+		expectError(t, f.call("GET", f.base()+"/recordings/events", tokenAccount, nil, "Accept", "application/json"), 406, "not_acceptable")
 		expectError(t, f.call("GET", f.base()+"/recordings/events?last_event_id=nope", tokenAccount, nil, "Accept", "text/event-stream"), 400, "validation error")
 		expectError(t, f.call("GET", f.base()+"/recordings/events?include_subaccounts=yes", tokenAccount, nil, "Accept", "text/event-stream"), 400, "validation error")
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/recordingsd/recordingsd/pkg/events"
 	"github.com/recordingsd/recordingsd/pkg/recording"
@@ -33,7 +34,7 @@ func forEachStore(t *testing.T, test func(t *testing.T, s backend)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
-		test(t, s)
+		test(t, asBackend(t, s))
 	})
 	t.Run("couchdb", func(t *testing.T) {
 		url := couchtest.URL(t)
@@ -45,8 +46,17 @@ func forEachStore(t *testing.T, test func(t *testing.T, s backend)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
-		test(t, s)
+		test(t, asBackend(t, s))
 	})
+}
+
+func asBackend(t *testing.T, s any) backend {
+	t.Helper()
+	b, ok := s.(backend)
+	if !ok {
+		t.Fatalf("%T has no change feed or state documents", s)
+	}
+	return b
 }
 
 // rig is a watcher and a tail over one store, in a database of their own.
@@ -64,7 +74,7 @@ func newRig(t *testing.T, s backend) *rig {
 	r := &rig{t: t, store: s, db: "events_test_" + couchtest.NewAccountID()[:12], account: couchtest.NewAccountID()}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	r.tail = events.NewTail(s, r.db, 50*time.Millisecond, zap.NewNop())
+	r.tail = events.NewTail(s, r.db, 50*time.Millisecond, zaptest.NewLogger(t))
 	r.wg.Add(1)
 	go func() { defer r.wg.Done(); r.tail.Run(ctx) }()
 	t.Cleanup(r.stop)
@@ -73,7 +83,7 @@ func newRig(t *testing.T, s backend) *rig {
 
 // watch starts a watcher as instance; the returned func stops it.
 func (r *rig) watch(instance string, lease time.Duration) (stop func()) {
-	w, err := events.NewWatcher(r.store, events.Config{DB: r.db, Retention: time.Hour, Lease: lease, Instance: instance}, zap.NewNop(), nil)
+	w, err := events.NewWatcher(r.store, events.Config{DB: r.db, Retention: time.Hour, Lease: lease, Instance: instance}, zaptest.NewLogger(r.t), nil)
 	if err != nil {
 		r.t.Fatal(err)
 	}

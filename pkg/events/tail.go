@@ -35,19 +35,16 @@ const recentSize = 4096
 
 // NewTail returns a tail of the log in db, read every poll.
 func NewTail(store Store, db string, poll time.Duration, log *zap.Logger) *Tail {
-	return &Tail{store: store, db: db, poll: poll, now: time.Now, log: log,
+	// It starts a few seconds back, so that events logged while the service started are not
+	// missed by subscribers that connect at once.
+	start := logPrefix + fmt.Sprintf("%013d", time.Now().Add(-5*time.Second).UnixMilli())
+	return &Tail{store: store, db: db, poll: poll, now: time.Now, log: log, cursor: start,
 		changed: make(chan struct{}), closing: make(chan struct{})}
 }
 
-// Run reads the log until ctx ends. It starts a few seconds back, so that events logged while
-// the service started are not missed by subscribers that connect at once.
+// Run reads the log until ctx ends.
 func (t *Tail) Run(ctx context.Context) {
 	defer t.Close()
-	t.mu.Lock()
-	if t.cursor == "" {
-		t.cursor = logPrefix + fmt.Sprintf("%013d", t.now().Add(-5*time.Second).UnixMilli())
-	}
-	t.mu.Unlock()
 	tick := time.NewTicker(t.poll)
 	defer tick.Stop()
 	failing := false
@@ -143,7 +140,7 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 			s.after = e.ID
 			return e, nil
 		}
-		e, ok, oldest, changed := s.fromRecent()
+		e, ok, oldest, changed := s.fromRecent("")
 		if ok {
 			s.after = e.ID
 			return e, nil
@@ -156,6 +153,12 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 			if len(s.history) > 0 {
 				continue
 			}
+			// nothing in between: the oldest event in memory is next, if it still is
+			if e, ok, _, _ := s.fromRecent(oldest); ok {
+				s.after = e.ID
+				return e, nil
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -167,16 +170,10 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 	}
 }
 
-// Close ends every subscription now (a shutdown), before Run has returned.
-func (t *Tail) Close() {
-	t.closeOnce.Do(func() { close(t.closing) })
-}
-
-// ErrClosed means the tail stopped (the service is shutting down).
-var ErrClosed = errors.New("events: the stream is closing")
-
-// fromRecent finds the first recent event after the subscriber's position.
-func (s *Subscription) fromRecent() (e Event, ok bool, oldest string, changed <-chan struct{}) {
+// fromRecent finds the first recent event after the subscriber's position. With
+// gapReadUpTo set, a subscriber behind the recent events gets the oldest one, provided it is
+// still gapReadUpTo (the log held nothing between them).
+func (s *Subscription) fromRecent(gapReadUpTo string) (e Event, ok bool, oldest string, changed <-chan struct{}) {
 	t := s.tail
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -186,6 +183,9 @@ func (s *Subscription) fromRecent() (e Event, ok bool, oldest string, changed <-
 	}
 	oldest = t.recent[0].ID
 	if s.after < oldest {
+		if gapReadUpTo == oldest {
+			return t.recent[0], true, oldest, changed
+		}
 		return Event{}, false, oldest, changed
 	}
 	// binary search: ids sort in log order
@@ -204,7 +204,7 @@ func (s *Subscription) fromRecent() (e Event, ok bool, oldest string, changed <-
 	return Event{}, false, oldest, changed
 }
 
-// readHistory reads up to a page of events between the subscriber's position and before.
+// readHistory reads up to a page of the events between the subscriber's position and before.
 func (s *Subscription) readHistory(ctx context.Context, before string) error {
 	docs, err := s.tail.store.SystemDocRange(ctx, s.tail.db, logPrefix+s.after, logPrefix+before, 100)
 	if err != nil {
@@ -215,18 +215,13 @@ func (s *Subscription) readHistory(ctx context.Context, before string) error {
 			s.history = append(s.history, e)
 		}
 	}
-	if len(docs) == 0 {
-		s.after = oldestBefore(before) // nothing in between: continue from the recent events
-	}
 	return nil
 }
 
-// oldestBefore is an id that sorts just before id, so the event id itself comes next.
-func oldestBefore(id string) string {
-	if id == "" {
-		return ""
-	}
-	b := []byte(id)
-	b[len(b)-1]--
-	return string(b) + "\xff"
+// Close ends every subscription now (a shutdown), before Run has returned.
+func (t *Tail) Close() {
+	t.closeOnce.Do(func() { close(t.closing) })
 }
+
+// ErrClosed means the tail stopped (the service is shutting down).
+var ErrClosed = errors.New("events: the stream is closing")
