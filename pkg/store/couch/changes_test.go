@@ -217,7 +217,8 @@ func waitFeedStarted(t *testing.T, s *Store, db, name string) recording.Doc {
 
 // TestFollowChangesCheckpoints: the feed's checkpoint exists from its first start on, a month
 // database created during the feed is followed, and its checkpoint (an id with slashes) says
-// its sequence once the batch is handled.
+// its sequence once the batch is handled; deleted, the database loses its checkpoint, and
+// created again, it is followed from its start.
 func TestFollowChangesCheckpoints(t *testing.T) {
 	t.Parallel()
 	needsCouchDB(t)
@@ -262,10 +263,35 @@ func TestFollowChangesCheckpoints(t *testing.T) {
 	if _, ok := cp["min_modified"]; ok {
 		t.Errorf("a month database read to its end still skips what was modified before the first start: %v", cp)
 	}
-	listed, err := s.SystemDocRange(testContext(t), db, "changes:ckpt:", "changes:ckpt;", 10)
-	if err != nil || len(listed) != 1 || listed[0].ID() != id {
+	// Other tests' month databases have theirs too: the range holds this one among them.
+	listed, err := s.SystemDocRange(testContext(t), db, "changes:ckpt:", "changes:ckpt;", 1000)
+	found := false
+	for _, d := range listed {
+		found = found || d.ID() == id
+	}
+	if err != nil || !found {
 		t.Errorf("SystemDocRange over the month database checkpoints: %v, %v", listed, err)
 	}
+
+	// The month database deleted: its checkpoint goes. Created again, it is read from its start.
+	couchJSON(t, s, http.MethodDelete, []string{dbName}, nil, nil, nil)
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		res, err := s.GetSystemDocs(testContext(t), db, []string{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if recording.IsNotFound(res[0].Err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the checkpoint of a deleted month database stays: %v", res[0].Doc)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	again := recordingDoc(newRecordingID(month), created(month, 0), map[string]any{"pvt_modified": recording.ToGregorian(time.Now())})
+	r.waitFor("a recording in the month database created again", seenAt(again.ID(), kazooPut(t, s, dbName, again), false))
+
 	if err := r.stop(); err != nil {
 		t.Fatalf("FollowChanges after its context ended: %v", err)
 	}
@@ -565,4 +591,46 @@ func TestStateDocsIDsWithSlashesAndDesignDocuments(t *testing.T) {
 	}
 	_, err = s.SystemDocRange(ctx, db, "", "", 0)
 	wantCode(t, "SystemDocRange with limit 0", err, recording.EInvalid)
+}
+
+// TestFollowChangesOutage: a CouchDB that goes away (killed) and comes back is retried, and
+// the feed goes on where it was; a frozen one does not keep the feed from returning when its
+// context ends.
+func TestFollowChangesOutage(t *testing.T) {
+	t.Parallel()
+	srv := couchtest.StartServer(t)
+	if srv.Kind() != "CouchDB" {
+		t.Skipf("needs a CouchDB node of its own (%s), not %s", couchtest.EnvCouchDBScript, srv.Kind())
+	}
+	s, err := New(Config{URL: srv.URL(), FeedRetryFor: 2 * time.Minute}, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	db, account := newFeedDB(), randomHex(16)
+	month := recording.MonthOf(time.Now().UTC())
+	dbName := recording.MonthDBName(account, month)
+	mod := func() map[string]any { return map[string]any{"pvt_modified": recording.ToGregorian(time.Now())} }
+
+	r := startFeed(t, s, db, "outage", account)
+	waitFeedStarted(t, s, db, "outage")
+	before := recordingDoc(newRecordingID(month), created(month, 0), mod())
+	r.waitFor("a write before the outage", seenAt(before.ID(), kazooPut(t, s, dbName, before), false))
+
+	srv.Stop()
+	time.Sleep(time.Second)
+	srv.Start()
+	after := recordingDoc(newRecordingID(month), created(month, 0), mod())
+	r.waitFor("a write after the server came back", seenAt(after.ID(), kazooPut(t, s, dbName, after), false))
+
+	srv.Pause()
+	defer srv.Resume()
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	if err := r.stop(); err != nil {
+		t.Errorf("FollowChanges when its context ended, the server frozen: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("FollowChanges returned %v after its context's end, the server frozen", d)
+	}
 }
