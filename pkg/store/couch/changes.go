@@ -547,7 +547,7 @@ func (f *feed) readDB(ctx context.Context, name string) (done bool, err error) {
 			}
 		}
 		if len(batch) > 0 && cp.dirty {
-			if err := f.saveCheckpoints(ctx, []string{name}, ""); err != nil {
+			if err := f.saveCheckpoints(ctx, []string{name}, "", true); err != nil {
 				return false, err
 			}
 		}
@@ -667,14 +667,16 @@ func (f *feed) flush(ctx context.Context, dbUpdatesSeq string) error {
 		}
 	}
 	f.mu.Unlock()
-	return f.saveCheckpoints(ctx, names, dbUpdatesSeq)
+	return f.saveCheckpoints(ctx, names, dbUpdatesSeq, false)
 }
 
 // saveCheckpoints writes the checkpoints of the month databases names, and with
 // dbUpdatesSeq != "" the feed's, in one _bulk_docs. A checkpoint written meanwhile by
-// another run of the same feed (a conflict) is written over. It goes on when ctx ends
-// meanwhile (for checkpointSaveTimeout), without retrying then.
-func (f *feed) saveCheckpoints(ctx context.Context, names []string, dbUpdatesSeq string) error {
+// another run of the same feed (a conflict) is written over. The checkpoint of a batch
+// handled goes on when ctx ends meanwhile (for checkpointSaveTimeout, without retrying then),
+// so that a shutdown right after a batch does not deliver it again; others (whose loss costs
+// a read again, not a delivery) stop with ctx.
+func (f *feed) saveCheckpoints(ctx context.Context, names []string, dbUpdatesSeq string, handled bool) error {
 	now := recording.ToGregorian(time.Now())
 	var docs []recording.Doc
 	for _, name := range names {
@@ -704,7 +706,7 @@ func (f *feed) saveCheckpoints(ctx context.Context, names []string, dbUpdatesSeq
 	if len(docs) == 0 {
 		return nil
 	}
-	revs, err := f.saveDocs(ctx, docs, dbUpdatesSeq == "" || f.feedRev != "")
+	revs, err := f.saveDocs(ctx, docs, dbUpdatesSeq == "" || f.feedRev != "", handled)
 	if err != nil {
 		return err
 	}
@@ -725,8 +727,15 @@ func (f *feed) saveCheckpoints(ctx context.Context, names []string, dbUpdatesSeq
 }
 
 // saveDocs writes docs, each over the revision it names; on a conflict, over the current
-// one (overwriteFeed false: the feed's document, last, is then EConflict, for start).
-func (f *feed) saveDocs(ctx context.Context, docs []recording.Doc, overwriteFeed bool) ([]string, error) {
+// one (overwriteFeed false: the feed's document, last, is then EConflict, for start). With
+// detached, its requests outlive ctx (see saveCheckpoints).
+func (f *feed) saveDocs(ctx context.Context, docs []recording.Doc, overwriteFeed, detached bool) ([]string, error) {
+	requestContext := func() (context.Context, context.CancelFunc) {
+		if detached {
+			return context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
+		}
+		return context.WithCancel(ctx)
+	}
 	revs := make([]string, len(docs))
 	todo := make([]int, len(docs))
 	for i := range docs {
@@ -739,7 +748,7 @@ func (f *feed) saveDocs(ctx context.Context, docs []recording.Doc, overwriteFeed
 		}
 		var res []recording.DocResult
 		err := f.retry(ctx, "save checkpoints", func() (err error) {
-			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
+			wctx, cancel := requestContext()
 			defer cancel()
 			res, err = f.s.SaveSystemDocs(wctx, f.db, send)
 			return err
@@ -771,7 +780,7 @@ func (f *feed) saveDocs(ctx context.Context, docs []recording.Doc, overwriteFeed
 		}
 		var current []recording.DocResult
 		err = f.retry(ctx, "read checkpoints", func() (err error) {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointSaveTimeout)
+			rctx, cancel := requestContext()
 			defer cancel()
 			current, err = f.s.GetSystemDocs(rctx, f.db, ids)
 			return err
