@@ -142,6 +142,22 @@ func (s *Store) SaveMany(ctx context.Context, accountID string, m recording.Mont
 // is stale); a missing database fails every document with ENotFound. A 202 (a cluster whose
 // write quorum some edits missed) settles each written document (settleAccepted).
 func (s *Store) bulkDocs(ctx context.Context, dbName string, ids []string, docs []any) ([]recording.DocResult, error) {
+	results, err := s.postBulkDocs(ctx, dbName, ids, docs, recordingWhat)
+	if isStatus(err, http.StatusNotFound) {
+		results = make([]recording.DocResult, len(docs))
+		for i, id := range ids {
+			results[i] = recording.DocResult{ID: id, Err: couchError(err, recordingWhat(id), dbName)}
+		}
+		return results, nil
+	}
+	return results, err
+}
+
+func recordingWhat(id string) string { return "recording " + id }
+
+// postBulkDocs is bulkDocs with the documents named by what (for error messages), and a
+// missing database returned as the bare 404 error rather than a result per document.
+func (s *Store) postBulkDocs(ctx context.Context, dbName string, ids []string, docs []any, what func(id string) string) ([]recording.DocResult, error) {
 	defer s.ranges.forget(dbName) // after the write: a range read meanwhile may predate it
 	results := make([]recording.DocResult, len(docs))
 	for i, id := range ids {
@@ -149,18 +165,15 @@ func (s *Store) bulkDocs(ctx context.Context, dbName string, ids []string, docs 
 	}
 	body, err := json.Marshal(map[string]any{"docs": docs})
 	if err != nil {
-		return nil, recording.Errorf(recording.EInvalid, "recordings: cannot encode: %v", err)
+		return nil, recording.Errorf(recording.EInvalid, "documents of %s: cannot encode: %v", dbName, err)
 	}
 	resp, err := s.doOK(ctx, http.MethodPost, []string{dbName, "_bulk_docs"}, s.writeQuery(nil),
 		http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}, bytes.NewReader(body))
 	if err != nil {
-		if !isStatus(err, http.StatusNotFound) {
-			return nil, couchError(err, "recordings", dbName)
+		if isStatus(err, http.StatusNotFound) {
+			return nil, err
 		}
-		for i := range results {
-			results[i].Err = couchError(err, "recording "+ids[i], dbName)
-		}
-		return results, nil
+		return nil, couchError(err, "documents", dbName)
 	}
 	defer drainClose(resp.Body)
 	var written []struct {
@@ -169,13 +182,13 @@ func (s *Store) bulkDocs(ctx context.Context, dbName string, ids []string, docs 
 		Reason string `json:"reason"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&written); err != nil {
-		return nil, couchError(fmt.Errorf("decode _bulk_docs answer: %w", err), "recordings", dbName)
+		return nil, couchError(fmt.Errorf("decode _bulk_docs answer: %w", err), "documents", dbName)
 	}
 	if len(written) != len(docs) {
-		return nil, couchError(fmt.Errorf("_bulk_docs answered %d results for %d docs", len(written), len(docs)), "recordings", dbName)
+		return nil, couchError(fmt.Errorf("_bulk_docs answered %d results for %d docs", len(written), len(docs)), "documents", dbName)
 	}
 	for i, w := range written {
-		what := "recording " + ids[i]
+		what := what(ids[i])
 		switch {
 		case w.Error != "":
 			results[i].Err = couchError(&statusError{Status: bulkErrorStatus(w.Error), Kind: w.Error, Reason: w.Reason}, what, dbName)

@@ -47,6 +47,13 @@ type Config struct {
 	// WriteQuorum is CouchDB's w for our document writes: how many copies must take a write
 	// before it is answered. 0 leaves CouchDB's default (a majority).
 	WriteQuorum int
+
+	// FeedParallel is how many month databases the change feed (FollowChanges) reads at
+	// once. Default 4.
+	FeedParallel int
+	// FeedRetryFor is how long the change feed keeps retrying a CouchDB that fails it
+	// (unreachable, 5xx, timeouts) before FollowChanges gives up with EUnavailable. Default 1m.
+	FeedRetryFor time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -61,6 +68,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MonthMissingTTL <= 0 {
 		c.MonthMissingTTL = 5 * time.Second
+	}
+	if c.FeedParallel <= 0 {
+		c.FeedParallel = 4
+	}
+	if c.FeedRetryFor <= 0 {
+		c.FeedRetryFor = time.Minute
 	}
 	return c
 }

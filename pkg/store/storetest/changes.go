@@ -282,6 +282,10 @@ func atRev(id, rev string, deleted bool) func(map[string]recording.Change) error
 // documents and earlier writes do not; a restart resumes after the last batch handled, and
 // a batch whose handler failed comes again.
 func testFollowChanges(t *testing.T, s Backend) {
+	if onPouchDB(s) {
+		t.Skip("pouchdb-server cannot carry the CouchDB feed: /_db_updates answers 400, and a _changes " +
+			"request with filter=_selector crashes the server; run it against CouchDB (make test-couchdb)")
+	}
 	ctx := testContext(t)
 	cf := changeFeedOf(t, s)
 	db := newSystemDBName()
@@ -358,7 +362,10 @@ func testFollowChanges(t *testing.T, s Backend) {
 	}
 
 	// Stopped: a write meanwhile comes out after the restart, and what was handled does not.
-	laterDoc := recordingDoc(newRecordingID(month), now, modified(now))
+	// Its pvt_modified is a day old (as a restored document's may be): a feed that resumes
+	// delivers it all the same, while another name's first start below must not, even on
+	// CouchDB, which delivers what was modified within a few minutes before a first start.
+	laterDoc := recordingDoc(newRecordingID(month), now, modified(now-86400))
 	later, laterID := mustPutRecording(t, s, account, laterDoc), laterDoc.ID()
 	g := follow(t, cf, db, "contract", account, nil)
 	g.waitFor("a write made while the feed was stopped", atRev(laterID, later, false))
