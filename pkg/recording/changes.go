@@ -24,8 +24,10 @@ type ChangeFeed interface {
 	//
 	// It resumes from the checkpoint kept as document name in the system database db
 	// (ValidSystemDB). Without one it starts at the present: what is written from then on is
-	// delivered, what was written before is not (except, on CouchDB, documents whose
-	// pvt_modified is within a few minutes of the first start, a margin for clock skew).
+	// delivered, what was written before is not. (CouchDB's feed learns of a database only
+	// when it changes: a month database created since the first start is read whole; one that
+	// existed before is read from its beginning keeping the documents whose pvt_modified is
+	// at most a few minutes older than the first start, a margin for clock skew.)
 	//
 	// The checkpoint advances once handle returns nil, so after a crash a batch is delivered
 	// again, never skipped (at least once; a CouchDB cluster may also repeat changes after a

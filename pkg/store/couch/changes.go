@@ -205,9 +205,9 @@ func (f *feed) run(ctx context.Context) error {
 		if err != nil {
 			return dbUpdatesError(err)
 		}
-		names := f.monthDatabases(page.rows)
+		names, created := f.monthDatabases(page.rows)
 		if len(names) > 0 {
-			if err := f.readAll(ctx, names); err != nil {
+			if err := f.readAll(ctx, names, created); err != nil {
 				return err
 			}
 		}
@@ -377,28 +377,37 @@ func (f *feed) send(ctx context.Context, method string, segments []string, q url
 
 // monthDatabases are the month databases among rows, each once, with the unfinished ones
 // of the last round. A name counts only as CouchDB spells month databases (with slashes).
-func (f *feed) monthDatabases(rows []dbUpdate) []string {
+func (f *feed) monthDatabases(rows []dbUpdate) (names []string, created map[string]bool) {
 	seen := map[string]bool{}
-	var names []string
 	for name := range f.unfinished {
 		seen[name] = true
 		names = append(names, name)
 	}
 	for _, r := range rows {
 		md, ok := recording.ParseMonthDB(r.DBName)
-		if !ok || md.Name() != r.DBName || seen[r.DBName] {
+		if !ok || md.Name() != r.DBName {
+			continue
+		}
+		if r.Type == "created" {
+			// created after the feed's position: everything in it is new
+			if created == nil {
+				created = map[string]bool{}
+			}
+			created[r.DBName] = true
+		}
+		if seen[r.DBName] {
 			continue
 		}
 		seen[r.DBName] = true
 		names = append(names, r.DBName)
 	}
-	return names
+	return names, created
 }
 
 // readAll reads the month databases names, FeedParallel at a time, and returns the first
 // error (a handler's, or one that retrying did not cure), once every reader has stopped.
-func (f *feed) readAll(parent context.Context, names []string) error {
-	if err := f.loadCheckpoints(parent, names); err != nil {
+func (f *feed) readAll(parent context.Context, names []string, created map[string]bool) error {
+	if err := f.loadCheckpoints(parent, names, created); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(parent)
@@ -452,8 +461,8 @@ spawn:
 
 // loadCheckpoints reads the checkpoints of the databases among names this run does not know
 // yet; a database without one is read from its beginning, skipping what was modified before
-// the first start.
-func (f *feed) loadCheckpoints(ctx context.Context, names []string) error {
+// the first start, unless _db_updates said it was created since (then all of it is new).
+func (f *feed) loadCheckpoints(ctx context.Context, names []string, created map[string]bool) error {
 	f.mu.Lock()
 	if len(f.dbs) > maxFeedCheckpoints {
 		for name, cp := range f.dbs {
@@ -484,6 +493,9 @@ func (f *feed) loadCheckpoints(ctx context.Context, names []string) error {
 		for i, r := range res {
 			name := strings.TrimPrefix(chunk[i], f.dbCheckpointID(""))
 			cp := &dbCheckpoint{minModified: f.t0 - int64(firstStartMargin/time.Second)}
+			if created[name] {
+				cp.minModified = 0
+			}
 			switch {
 			case r.Err == nil:
 				cp.seq, cp.rev = r.Doc.String("seq"), r.Doc.Rev()

@@ -298,8 +298,10 @@ func testFollowChanges(t *testing.T, s Backend) {
 	old := recordingDoc(newRecordingID(month), now-86400, modified(now-86400))
 	mustPutRecording(t, s, account, old)
 
+	// A write racing the very first start may or may not count: CouchDB's _db_updates lags
+	// writes by up to half a second.
+	time.Sleep(1500 * time.Millisecond)
 	f := follow(t, cf, db, "contract", account, nil)
-	// Give the feed its start; a write racing the very first start may or may not count.
 	time.Sleep(500 * time.Millisecond)
 
 	// Kazoo's way: the document, then its audio as an attachment (a second revision).
@@ -328,7 +330,9 @@ func testFollowChanges(t *testing.T, s Backend) {
 	mustPutRecording(t, s, account, cdr)
 	// A month database that did not exist at the start.
 	earlier := month.Prev().Prev()
-	fresh := recordingDoc(newRecordingID(earlier), now, modified(now))
+	// (its pvt_modified is a day old, as an import or a late upload writes: the database is new, so
+	// everything in it is)
+	fresh := recordingDoc(newRecordingID(earlier), now-86400, modified(now-86400))
 	freshRev := mustPutRecording(t, s, account, fresh)
 
 	f.waitFor("Kazoo's recording with its audio", atRev(kazoo.ID(), kazooRev2, false))
