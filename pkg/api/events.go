@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -19,9 +18,6 @@ import (
 
 // heartbeatEvery keeps proxies from closing an idle stream.
 const heartbeatEvery = 15 * time.Second
-
-// eventIDPattern is an event id as the log writes it: logged milliseconds and a digest.
-var eventIDPattern = regexp.MustCompile(`^[0-9]{13}-[0-9a-f]{16}$`)
 
 // handleEvents streams the account's recording events as Server-Sent Events: "id", "event"
 // and "data" per event, a comment line as heartbeat, resumable with Last-Event-ID.
@@ -50,7 +46,7 @@ func (s *server) handleEvents() http.Handler {
 		if v := q.Get("last_event_id"); v != "" {
 			after = v
 		}
-		if after != "" && !eventIDPattern.MatchString(after) {
+		if after != "" && !events.ValidEventID(after) {
 			writeError(w, r, crossbar.BadRequest("last_event_id", "pattern", "not an event id this server gave: "+after))
 			return
 		}

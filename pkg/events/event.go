@@ -8,12 +8,6 @@
 // watcher per deployment under a lease), tail.go (the log as a live stream for every instance).
 package events
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-)
-
 // Type names an event.
 type Type string
 
@@ -56,11 +50,5 @@ type Event struct {
 
 	// Owner is the recording's owner, for owner gating of the stream; never sent.
 	Owner string `json:"-"`
-}
-
-// eventID is stable for a change: the log position (logged milliseconds, which keep the log
-// in order) and a digest of what happened to which revision.
-func eventID(loggedMs int64, accountID, recordingID, rev string, t Type) string {
-	sum := sha256.Sum256([]byte(accountID + "\x00" + recordingID + "\x00" + rev + "\x00" + string(t)))
-	return fmt.Sprintf("%013d-%s", loggedMs, hex.EncodeToString(sum[:8]))
+	pos   position // where it sits in the log
 }

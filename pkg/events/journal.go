@@ -22,11 +22,9 @@ type Store interface {
 	SaveSystemDoc(ctx context.Context, db string, doc recording.Doc) (string, error)
 }
 
-// Document ids in the events database.
+// Document ids in the events database (the log's are in log.go).
 const (
 	knownPrefix = "known:" // known:<account>:<recording id>: what the journal knows of a recording
-	logPrefix   = "log:"   // log:<event id>: one event, in log order
-	logEnd      = "log;"   // sorts after every log id
 	leaseID     = "lease"  // the watcher's lease
 	feedName    = "recordings"
 )
@@ -40,13 +38,6 @@ type record struct {
 	Pending []Event `json:"pending,omitempty"`
 }
 
-// logEntry is an event as the log keeps it.
-type logEntry struct {
-	ID    string `json:"_id"`
-	Event Event  `json:"event"`
-	Owner string `json:"owner,omitempty"`
-}
-
 // journal turns batches of changes into logged events.
 type journal struct {
 	store Store
@@ -54,8 +45,8 @@ type journal struct {
 	now   func() time.Time
 	obs   Observer
 
-	mu     sync.Mutex
-	lastMs int64 // log positions only grow, even if the clock steps back
+	mu  sync.Mutex
+	seq int64 // the newest log document's number
 }
 
 // handle classifies a batch against what is known, saves what is known after it (with the
@@ -68,6 +59,7 @@ func (j *journal) handle(ctx context.Context, batch []recording.Change) error {
 	}
 	var logged []Event
 	dirty := map[string]*record{}
+	next := position{seq: j.lastSeq() + 1}
 	for _, c := range batch {
 		key := knownKey(c.AccountID, c.ID)
 		rec := records[key]
@@ -82,9 +74,9 @@ func (j *journal) handle(ctx context.Context, batch []recording.Change) error {
 		if rec.Known.DocRev != "" {
 			prev = &rec.Known
 		}
-		haps, next := classify(prev, c)
-		rec.Pending = j.events(c, haps, prev, next)
-		rec.Known = next
+		haps, known := classify(prev, c)
+		rec.Pending = j.events(c, haps, prev, known, &next)
+		rec.Known = known
 		dirty[key] = rec
 		logged = append(logged, rec.Pending...)
 		j.obs.ChangeSeen(c, j.now())
@@ -137,8 +129,8 @@ func (j *journal) load(ctx context.Context, batch []recording.Change) (map[strin
 	return records, nil
 }
 
-// events gives each happening its place in the log and its payload.
-func (j *journal) events(c recording.Change, haps []happening, prev *known, next known) []Event {
+// events gives each happening its place in the log (from at on) and its payload.
+func (j *journal) events(c recording.Change, haps []happening, prev *known, next known, at *position) []Event {
 	if len(haps) == 0 {
 		return nil
 	}
@@ -163,7 +155,7 @@ func (j *journal) events(c recording.Change, haps []happening, prev *known, next
 			data["reason"] = h.Reason
 		}
 		out = append(out, Event{
-			ID:          eventID(j.nextMs(), c.AccountID, c.ID, c.Rev, h.Type),
+			ID:          eventID(*at, c.AccountID, c.ID, c.Rev, h.Type),
 			Type:        h.Type,
 			AccountID:   c.AccountID,
 			RecordingID: c.ID,
@@ -171,20 +163,28 @@ func (j *journal) events(c recording.Change, haps []happening, prev *known, next
 			Data:        data,
 			Owner:       next.Owner,
 		})
+		at.index++
 	}
 	return out
 }
 
-// nextMs is the log position of the next event: the clock's milliseconds, always increasing.
-func (j *journal) nextMs() int64 {
+// lastSeq is the newest log document's number.
+func (j *journal) lastSeq() int64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	ms := j.now().UnixMilli()
-	if ms <= j.lastMs {
-		ms = j.lastMs + 1
+	return j.seq
+}
+
+// resume sets the log's end, from a number known to exist (the lease's hint) onwards.
+func (j *journal) resume(ctx context.Context, hint int64) error {
+	last, err := lastBatch(ctx, j.store, j.db, hint)
+	if err != nil {
+		return err
 	}
-	j.lastMs = ms
-	return ms
+	j.mu.Lock()
+	j.seq = last
+	j.mu.Unlock()
+	return nil
 }
 
 // saveRecords writes what is known after the batch. A conflict means another watcher wrote
@@ -219,28 +219,34 @@ func (j *journal) saveRecords(ctx context.Context, dirty map[string]*record) err
 	return nil
 }
 
-// appendLog writes the events into the log; one already there stays as it is.
+// appendLog writes the batch's events as the next log document. Another document under
+// that number means another watcher is writing the log: this one has lost its lease.
 func (j *journal) appendLog(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	docs := make([]recording.Doc, 0, len(events))
-	for _, e := range events {
-		doc, err := encode(logEntry{ID: logPrefix + e.ID, Event: e, Owner: e.Owner})
-		if err != nil {
-			return err
-		}
-		docs = append(docs, doc)
+	seq := j.lastSeq() + 1
+	batch := logBatch{ID: logID(seq), LoggedAt: j.now().UnixMilli(), Events: make([]logEvent, len(events))}
+	for i, e := range events {
+		batch.Events[i] = logEvent{Event: e, Owner: e.Owner}
 	}
-	res, err := j.store.SaveSystemDocs(ctx, j.db, docs)
+	doc, err := encode(batch)
 	if err != nil {
 		return err
 	}
-	for _, r := range res {
-		if r.Err != nil && !recording.IsConflict(r.Err) {
-			return fmt.Errorf("events: log %s: %w", r.ID, r.Err)
-		}
+	res, err := j.store.SaveSystemDocs(ctx, j.db, []recording.Doc{doc})
+	if err != nil {
+		return err
 	}
+	if recording.IsConflict(res[0].Err) {
+		return fmt.Errorf("%w: %s was written by another watcher", ErrLeaseLost, batch.ID)
+	}
+	if res[0].Err != nil {
+		return fmt.Errorf("events: log %s: %w", batch.ID, res[0].Err)
+	}
+	j.mu.Lock()
+	j.seq = seq
+	j.mu.Unlock()
 	return nil
 }
 

@@ -18,6 +18,9 @@ type lease struct {
 	Rev        string `json:"_rev,omitempty"`
 	Owner      string `json:"owner,omitempty"`
 	LeaseUntil int64  `json:"lease_until,omitempty"` // unix milliseconds
+	// LogSeq is a recent number of the log's newest document: where a new leader, and every
+	// tail, start looking for the log's end.
+	LogSeq int64 `json:"log_seq,omitempty"`
 }
 
 // errBusy: another instance holds the lease.
@@ -66,6 +69,9 @@ func (w *Watcher) release(l *lease) {
 func (w *Watcher) saveLease(ctx context.Context, l *lease, owner string, until time.Time) error {
 	next := *l
 	next.Owner, next.LeaseUntil = owner, until.UnixMilli()
+	if seq := w.journal.lastSeq(); seq > next.LogSeq {
+		next.LogSeq = seq
+	}
 	doc, err := encode(next)
 	if err != nil {
 		return err

@@ -3,13 +3,10 @@ package events
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
 // Tail reads the log as it grows, in every instance (the watcher writes it in one), and serves
@@ -19,13 +16,18 @@ type Tail struct {
 	store Store
 	db    string
 	poll  time.Duration
-	now   func() time.Time
 	log   *zap.Logger
 
-	mu        sync.Mutex
-	recent    []Event       // the newest events, in log order, at most recentSize
-	cursor    string        // the last log id read
-	changed   chan struct{} // closed (and replaced) when events arrive
+	keep int // events kept in memory (recentSize)
+	idle int // reads that found nothing (Run's goroutine only)
+
+	mu      sync.Mutex
+	started bool
+	first   int64         // the first log document read: where subscribers from before the start begin
+	next    int64         // the next log document to read
+	recent  []Event       // the newest events, in log order, at most recentSize
+	changed chan struct{} // closed (and replaced) when events arrive
+
 	closing   chan struct{} // closed by Close or when Run returns: subscribers end
 	closeOnce sync.Once
 }
@@ -33,16 +35,16 @@ type Tail struct {
 // recentSize bounds the events kept in memory for subscribers that keep up.
 const recentSize = 4096
 
+// readAhead is how many log documents one read asks for.
+const readAhead = 32
+
 // NewTail returns a tail of the log in db, read every poll.
 func NewTail(store Store, db string, poll time.Duration, log *zap.Logger) *Tail {
-	// It starts a few seconds back, so that events logged while the service started are not
-	// missed by subscribers that connect at once.
-	start := logPrefix + fmt.Sprintf("%013d", time.Now().Add(-5*time.Second).UnixMilli())
-	return &Tail{store: store, db: db, poll: poll, now: time.Now, log: log, cursor: start,
+	return &Tail{store: store, db: db, poll: poll, log: log, keep: recentSize,
 		changed: make(chan struct{}), closing: make(chan struct{})}
 }
 
-// Run reads the log until ctx ends.
+// Run reads the log until ctx ends, from its end when Run starts.
 func (t *Tail) Run(ctx context.Context) {
 	defer t.Close()
 	tick := time.NewTicker(t.poll)
@@ -62,103 +64,156 @@ func (t *Tail) Run(ctx context.Context) {
 	}
 }
 
-// readNew reads what the log gained since the cursor.
+// start finds the log's end (the lease remembers it roughly; reading ahead by id finds it).
+func (t *Tail) start(ctx context.Context) error {
+	var hint int64
+	if doc, err := t.store.SystemDoc(ctx, t.db, leaseID); err == nil {
+		var l lease
+		if decode(doc, &l) == nil {
+			hint = l.LogSeq
+		}
+	}
+	last, err := lastBatch(ctx, t.store, t.db, hint)
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.next, t.first, t.started = last+1, last+1, true
+	close(t.changed) // subscribers that came before the start take their position now
+	t.changed = make(chan struct{})
+	t.mu.Unlock()
+	return nil
+}
+
+// readNew reads the log documents written since the last read.
 func (t *Tail) readNew(ctx context.Context) error {
-	for {
-		t.mu.Lock()
-		cursor := t.cursor
-		t.mu.Unlock()
-		docs, err := t.store.SystemDocRange(ctx, t.db, cursor, logEnd, 500)
-		if err != nil || len(docs) == 0 {
+	t.mu.Lock()
+	started := t.started
+	t.mu.Unlock()
+	if !started {
+		if err := t.start(ctx); err != nil {
 			return err
 		}
-		events := make([]Event, 0, len(docs))
-		for _, d := range docs {
-			e, err := entryEvent(d)
-			if err != nil {
-				t.log.Warn("events: a log entry is unreadable; skipped", zap.String("id", d.ID()), zap.Error(err))
-				continue
-			}
-			events = append(events, e)
-		}
+	}
+	for {
 		t.mu.Lock()
-		t.cursor = docs[len(docs)-1].ID()
-		t.recent = append(t.recent, events...)
-		if over := len(t.recent) - recentSize; over > 0 {
-			t.recent = append(t.recent[:0:0], t.recent[over:]...)
-		}
-		close(t.changed)
-		t.changed = make(chan struct{})
+		next := t.next
 		t.mu.Unlock()
-		if len(docs) < 500 {
-			return nil
+		batches, err := readBatches(ctx, t.store, t.db, next, readAhead)
+		if len(batches) > 0 {
+			var events []Event
+			for _, b := range batches {
+				events = append(events, b.events()...)
+			}
+			t.mu.Lock()
+			t.next = next + int64(len(batches))
+			t.recent = append(t.recent, events...)
+			if over := len(t.recent) - t.keep; over > 0 {
+				t.recent = append(t.recent[:0:0], t.recent[over:]...)
+			}
+			close(t.changed)
+			t.changed = make(chan struct{})
+			t.mu.Unlock()
+		}
+		if err == nil && len(batches) == 0 {
+			err = t.skipPruned(ctx, next)
+		}
+		if err != nil || len(batches) < readAhead {
+			return err
 		}
 	}
 }
 
-// entryEvent reads a log entry.
-func entryEvent(d recording.Doc) (Event, error) {
-	var entry logEntry
-	if err := decode(d, &entry); err != nil {
-		return Event{}, err
+// skipPruned moves a tail that fell behind the retention (it could not read for a day) to the
+// oldest log document kept; it looks now and then, not on every idle read.
+func (t *Tail) skipPruned(ctx context.Context, next int64) error {
+	t.idle++
+	if t.idle%20 != 0 {
+		return nil
 	}
-	entry.Event.Owner = entry.Owner
-	if entry.Event.ID == "" || logPrefix+entry.Event.ID != entry.ID {
-		return Event{}, fmt.Errorf("entry %s holds event %q", entry.ID, entry.Event.ID)
+	first, err := firstBatch(ctx, t.store, t.db)
+	if err != nil || first <= next {
+		return err
 	}
-	return entry.Event, nil
+	t.log.Warn("events: the log was pruned past the stream's position; going on from the oldest kept",
+		zap.Int64("position", next), zap.Int64("oldest", first))
+	t.mu.Lock()
+	t.next = first
+	t.mu.Unlock()
+	return nil
 }
+
+// Close ends every subscription now (a shutdown), before Run has returned.
+func (t *Tail) Close() {
+	t.closeOnce.Do(func() { close(t.closing) })
+}
+
+// ErrClosed means the tail stopped (the service is shutting down).
+var ErrClosed = errors.New("events: the stream is closing")
 
 // Subscription is one reader of the tail, with its own position.
 type Subscription struct {
-	tail    *Tail
-	after   string  // the last event id given out
+	tail *Tail
+	// after is the position of the last event given out; {seq, -1} is before batch seq.
+	after position
+	// resume names the event to resume after, in batch after.seq: the events of that batch
+	// up to it are skipped (all of them are given when it is not there).
+	resume  string
+	fresh   bool    // from the present: the position is taken once the tail knows the log's end
+	early   bool    // subscribed before the tail knew it
 	history []Event // read from the log for a subscriber behind the recent events
 }
 
-// Subscribe starts a reader after event id after, or at the present when after is "".
+// Subscribe starts a reader after the event with id after (ValidEventID), or at the present
+// when after is "".
 func (t *Tail) Subscribe(after string) *Subscription {
-	s := &Subscription{tail: t, after: after}
+	s := &Subscription{tail: t}
 	if after == "" {
-		t.mu.Lock()
-		if len(t.recent) > 0 {
-			s.after = t.recent[len(t.recent)-1].ID
-		} else {
-			s.after = t.cursor[len(logPrefix):]
-		}
-		t.mu.Unlock()
+		s.fresh = true
+		s.takePresent()
+		return s
 	}
+	p, _ := positionOf(after)
+	s.after, s.resume = position{seq: p.seq, index: -1}, after
 	return s
+}
+
+// takePresent puts a fresh subscriber after everything the tail has read, or, for one that
+// came before the tail knew the log's end, at that end.
+func (s *Subscription) takePresent() {
+	t := s.tail
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.started {
+		s.early = true
+		return
+	}
+	s.fresh = false
+	if s.early {
+		s.after = position{seq: t.first, index: -1}
+		return
+	}
+	if n := len(t.recent); n > 0 {
+		s.after = t.recent[n-1].pos
+		return
+	}
+	s.after = position{seq: t.next, index: -1}
 }
 
 // Next returns the next event, waiting for one until ctx ends (ctx's error).
 func (s *Subscription) Next(ctx context.Context) (Event, error) {
 	for {
-		if len(s.history) > 0 {
-			e := s.history[0]
-			s.history = s.history[1:]
-			s.after = e.ID
-			return e, nil
+		s.tail.mu.Lock()
+		changed := s.tail.changed
+		s.tail.mu.Unlock()
+		if s.fresh {
+			s.takePresent()
 		}
-		e, ok, oldest, changed := s.fromRecent("")
-		if ok {
-			s.after = e.ID
-			return e, nil
-		}
-		if oldest != "" && s.after < oldest {
-			// behind what memory keeps: read the gap from the log itself
-			if err := s.readHistory(ctx, oldest); err != nil {
-				return Event{}, err
+		if !s.fresh {
+			e, ok, err := s.step(ctx)
+			if err != nil || ok {
+				return e, err
 			}
-			if len(s.history) > 0 {
-				continue
-			}
-			// nothing in between: the oldest event in memory is next, if it still is
-			if e, ok, _, _ := s.fromRecent(oldest); ok {
-				s.after = e.ID
-				return e, nil
-			}
-			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -170,58 +225,130 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 	}
 }
 
-// fromRecent finds the first recent event after the subscriber's position. With
-// gapReadUpTo set, a subscriber behind the recent events gets the oldest one, provided it is
-// still gapReadUpTo (the log held nothing between them).
-func (s *Subscription) fromRecent(gapReadUpTo string) (e Event, ok bool, oldest string, changed <-chan struct{}) {
+// step gives the next event if there is one: from history, from memory, or read from the log.
+func (s *Subscription) step(ctx context.Context) (Event, bool, error) {
+	for {
+		for len(s.history) > 0 {
+			e := s.history[0]
+			s.history = s.history[1:]
+			if s.give(e) {
+				return e, true, nil
+			}
+		}
+		e, found, limit := s.fromRecent()
+		if found {
+			if s.give(e) {
+				return e, true, nil
+			}
+			continue
+		}
+		if !s.after.before(position{limit.seq, limit.index - 1}) {
+			return Event{}, false, nil // caught up: wait for more
+		}
+		// behind what memory keeps: read the log itself up to it
+		reached, err := s.readHistory(ctx, limit)
+		if err != nil {
+			return Event{}, false, err
+		}
+		if len(s.history) == 0 && reached {
+			s.after = position{limit.seq, limit.index - 1} // nothing between
+		}
+	}
+}
+
+// give moves the subscriber past e and says whether e is for it (not skipped by a resume).
+func (s *Subscription) give(e Event) bool {
+	if s.resume != "" && e.pos.seq == s.after.seq && s.after.index == -1 {
+		if e.ID == s.resume {
+			s.resume = ""
+			s.after = e.pos
+		}
+		return false
+	}
+	s.resume = ""
+	s.after = e.pos
+	return true
+}
+
+// fromRecent finds the first event in memory after the subscriber's position. limit is where
+// memory starts (the oldest event in it, or the next log document when it holds none): a
+// subscriber before it reads the log.
+func (s *Subscription) fromRecent() (e Event, found bool, limit position) {
 	t := s.tail
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	changed = t.changed
 	if len(t.recent) == 0 {
-		return Event{}, false, "", changed
+		return Event{}, false, position{seq: t.next, index: 0}
 	}
-	oldest = t.recent[0].ID
-	if s.after < oldest {
-		if gapReadUpTo == oldest {
-			return t.recent[0], true, oldest, changed
-		}
-		return Event{}, false, oldest, changed
+	limit = t.recent[0].pos
+	if s.after.before(position{limit.seq, limit.index - 1}) {
+		return Event{}, false, limit
 	}
-	// binary search: ids sort in log order
+	s.checkResume(t.recent)
 	lo, hi := 0, len(t.recent)
 	for lo < hi {
 		mid := (lo + hi) / 2
-		if t.recent[mid].ID <= s.after {
+		if !s.after.before(t.recent[mid].pos) {
 			lo = mid + 1
 		} else {
 			hi = mid
 		}
 	}
 	if lo < len(t.recent) {
-		return t.recent[lo], true, oldest, changed
+		return t.recent[lo], true, limit
 	}
-	return Event{}, false, oldest, changed
+	return Event{}, false, limit
 }
 
-// readHistory reads up to a page of the events between the subscriber's position and before.
-func (s *Subscription) readHistory(ctx context.Context, before string) error {
-	docs, err := s.tail.store.SystemDocRange(ctx, s.tail.db, logPrefix+s.after, logPrefix+before, 100)
-	if err != nil {
-		return err
+// checkResume forgets a resume whose event is not in its batch (all of the batch is given).
+func (s *Subscription) checkResume(events []Event) {
+	if s.resume == "" {
+		return
 	}
-	for _, d := range docs {
-		if e, err := entryEvent(d); err == nil {
+	for _, e := range events {
+		if e.pos.seq == s.after.seq && e.ID == s.resume {
+			return
+		}
+	}
+	s.resume = ""
+}
+
+// readHistory reads the events between the subscriber's position and limit from the log, a
+// page of documents at a time; reached says the page went up to limit (or the log's end).
+// Documents the retention removed are skipped over.
+func (s *Subscription) readHistory(ctx context.Context, limit position) (reached bool, err error) {
+	seq := max(s.after.seq, 1)
+	batches, err := readBatches(ctx, s.tail.store, s.tail.db, seq, readAhead)
+	if err != nil {
+		return false, err
+	}
+	if len(batches) == 0 {
+		first, err := firstBatch(ctx, s.tail.store, s.tail.db)
+		if err != nil || first <= seq {
+			return err == nil, err
+		}
+		// pruned: the subscriber goes on from the oldest document kept
+		s.after, s.resume = position{seq: first, index: -1}, ""
+		seq = first
+		if batches, err = readBatches(ctx, s.tail.store, s.tail.db, first, readAhead); err != nil {
+			return false, err
+		}
+	}
+	reached = len(batches) < readAhead || seq+int64(len(batches)) > limit.seq
+	var events []Event
+	for _, b := range batches {
+		events = append(events, b.events()...)
+	}
+	s.checkResume(events)
+	for _, e := range events {
+		if s.after.before(e.pos) && e.pos.before(limit) {
 			s.history = append(s.history, e)
 		}
 	}
-	return nil
+	if len(s.history) == 0 && len(events) > 0 {
+		if last := events[len(events)-1].pos; last.before(limit) && s.after.before(last) {
+			s.after = last // the page held only what was given: read on from its end
+		}
+	}
+	return reached, nil
 }
-
-// Close ends every subscription now (a shutdown), before Run has returned.
-func (t *Tail) Close() {
-	t.closeOnce.Do(func() { close(t.closing) })
-}
-
-// ErrClosed means the tail stopped (the service is shutting down).
-var ErrClosed = errors.New("events: the stream is closing")

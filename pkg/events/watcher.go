@@ -114,6 +114,10 @@ func (w *Watcher) lead(parent context.Context, l *lease) {
 	w.obs.Leading(true)
 	defer w.obs.Leading(false)
 	w.log.Info("events watcher leads", zap.String("instance", w.cfg.Instance))
+	if err := w.journal.resume(parent, l.LogSeq); err != nil {
+		w.log.Warn("events watcher cannot find the log's end; it claims its lease again", zap.Error(err))
+		return
+	}
 	ctx, cancel := context.WithCancelCause(parent)
 	var helpers sync.WaitGroup
 	helpers.Add(2)
@@ -142,8 +146,13 @@ func (w *Watcher) keepLease(ctx context.Context, l *lease, stop context.CancelCa
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := w.renew(ctx, l); err != nil {
-				stop(err)
+			// a renewal that cannot land before the lease runs out is a lost lease: another
+			// instance may take it from then on
+			rctx, cancel := context.WithDeadline(ctx, time.UnixMilli(l.LeaseUntil))
+			err := w.renew(rctx, l)
+			cancel()
+			if err != nil {
+				stop(fmt.Errorf("%w: %w", ErrLeaseLost, err))
 				return
 			}
 		}
@@ -170,18 +179,27 @@ func (w *Watcher) prune(ctx context.Context) {
 }
 
 func (w *Watcher) pruneOnce(ctx context.Context) error {
-	cutoff := fmt.Sprintf("%s%013d", logPrefix, w.cfg.Now().Add(-w.cfg.Retention).UnixMilli())
+	cutoff := w.cfg.Now().Add(-w.cfg.Retention).UnixMilli()
 	for {
-		docs, err := w.store.SystemDocRange(ctx, w.cfg.DB, logPrefix, cutoff, 200)
+		docs, err := w.store.SystemDocRange(ctx, w.cfg.DB, logPrefix, logEnd, 100)
 		if err != nil || len(docs) == 0 {
 			return err
 		}
-		gone := make([]recording.Doc, len(docs))
-		for i, d := range docs {
-			gone[i] = recording.Doc{"_id": d.ID(), "_rev": d.Rev(), "_deleted": true}
+		var gone []recording.Doc
+		for _, d := range docs {
+			if at, ok := d.Int("logged_at"); !ok || at >= cutoff {
+				break
+			}
+			gone = append(gone, recording.Doc{"_id": d.ID(), "_rev": d.Rev(), "_deleted": true})
+		}
+		if len(gone) == 0 {
+			return nil
 		}
 		if _, err := w.store.SaveSystemDocs(ctx, w.cfg.DB, gone); err != nil {
 			return err
+		}
+		if len(gone) < len(docs) {
+			return nil
 		}
 	}
 }
