@@ -158,10 +158,11 @@ type Subscription struct {
 	after position
 	// resume names the event to resume after, in batch after.seq: the events of that batch
 	// up to it are skipped (all of them are given when it is not there).
-	resume  string
-	fresh   bool    // from the present: the position is taken once the tail knows the log's end
-	early   bool    // subscribed before the tail knew it
-	history []Event // read from the log for a subscriber behind the recent events
+	resume    string
+	resumeSeq int64
+	fresh     bool    // from the present: the position is taken once the tail knows the log's end
+	early     bool    // subscribed before the tail knew it
+	history   []Event // read from the log for a subscriber behind the recent events
 }
 
 // Subscribe starts a reader after the event with id after (ValidEventID), or at the present
@@ -174,7 +175,7 @@ func (t *Tail) Subscribe(after string) *Subscription {
 		return s
 	}
 	p, _ := positionOf(after)
-	s.after, s.resume = position{seq: p.seq, index: -1}, after
+	s.after, s.resume, s.resumeSeq = position{seq: p.seq, index: -1}, after, p.seq
 	return s
 }
 
@@ -258,10 +259,10 @@ func (s *Subscription) step(ctx context.Context) (Event, bool, error) {
 
 // give moves the subscriber past e and says whether e is for it (not skipped by a resume).
 func (s *Subscription) give(e Event) bool {
-	if s.resume != "" && e.pos.seq == s.after.seq && s.after.index == -1 {
+	if s.resume != "" && e.pos.seq == s.resumeSeq {
+		s.after = e.pos
 		if e.ID == s.resume {
 			s.resume = ""
-			s.after = e.pos
 		}
 		return false
 	}
@@ -305,12 +306,18 @@ func (s *Subscription) checkResume(events []Event) {
 	if s.resume == "" {
 		return
 	}
+	inBatch := false
 	for _, e := range events {
-		if e.pos.seq == s.after.seq && e.ID == s.resume {
-			return
+		if e.pos.seq == s.resumeSeq {
+			inBatch = true
+			if e.ID == s.resume {
+				return
+			}
 		}
 	}
-	s.resume = ""
+	if inBatch {
+		s.resume = "" // the batch is there without the event: all of it is given
+	}
 }
 
 // readHistory reads the events between the subscriber's position and limit from the log, a

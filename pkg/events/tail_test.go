@@ -49,14 +49,26 @@ func openEmbedded(t *testing.T) Store {
 func TestTailResumesFromTheLog(t *testing.T) {
 	s := openEmbedded(t)
 	ids := writeLog(t, s, "events", 40, time.Now())
-	tail := NewTail(s, "events", time.Hour, zap.NewNop())
-	tail.keep = 3
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := tail.start(ctx); err != nil {
+	// a tail that knew nothing at its start, then read the first 20 documents
+	tail := NewTail(s, "events", time.Hour, zap.NewNop())
+	tail.keep = 3
+	tail.started, tail.first, tail.next = true, 1, 1
+	if err := tail.readNew(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, from := range []int{0, 1, 7, 40, 77} {
+	// and one that keeps everything in memory
+	roomy := NewTail(s, "events", time.Hour, zap.NewNop())
+	roomy.started, roomy.first, roomy.next = true, 1, 1
+	if err := roomy.readNew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		tail *Tail
+		from int
+	}{{tail, 0}, {tail, 1}, {tail, 7}, {tail, 40}, {tail, 77}, {roomy, 0}, {roomy, 1}, {roomy, 33}, {roomy, 78}} {
+		tail, from := c.tail, c.from
 		sub := tail.Subscribe(ids[from])
 		for i := from + 1; i < len(ids); i++ {
 			c, stop := context.WithTimeout(ctx, 2*time.Second)
