@@ -49,6 +49,6 @@ type Event struct {
 	Data        map[string]any `json:"data"`        // the recording as the listing shows it
 
 	// Owner is the recording's owner, for owner gating of the stream; never sent.
-	Owner string `json:"-"`
+	Owner string   `json:"-"`
 	pos   position // where it sits in the log
 }

@@ -346,6 +346,7 @@ func (b *bench) runCases(ctx context.Context) error {
 		{"scale", b.caseScale},
 		{"index", b.caseIndex},
 		{"retention", b.caseRetention},
+		{"events", b.caseEvents},
 		{"gobench", b.caseGoBench},
 	}
 	for _, c := range cases {
