@@ -35,7 +35,15 @@ type happening struct {
 // announced makes no other event. Public fields changing make recording.updated; soft_delete
 // appearing or going makes soft_deleted or restored; Kazoo's pvt_deleted, or the document
 // going, makes deleted (once).
-func classify(prev *known, c recording.Change) ([]happening, known) {
+//
+// A recording first seen after the watcher began, though created before (watchingSince,
+// gregorian seconds; 0: none is), was announced before anyone listened: it is taken as a live
+// recording that changed, so its first change makes updated, soft_deleted or deleted, never
+// created.
+func classify(prev *known, c recording.Change, watchingSince int64) ([]happening, known) {
+	if prev == nil && c.Doc != nil && preexisting(c.Doc, watchingSince) && len(c.Doc.Attachments()) > 0 {
+		prev = &known{Announced: true} // its public fields unknown: any difference is an update
+	}
 	if prev == nil || prev.Removed {
 		prev = &known{}
 	}
@@ -74,25 +82,40 @@ func classify(prev *known, c recording.Change) ([]happening, known) {
 			out = append(out, happening{Type: Restored})
 			break
 		}
-		if next.PublicHash != prev.PublicHash {
-			out = append(out, happening{Type: Updated})
-		}
+		var soft []happening
 		switch {
 		case next.SoftDeleted && !prev.SoftDeleted:
-			out = append(out, happening{Type: SoftDeleted})
+			soft = append(soft, happening{Type: SoftDeleted})
 		case !next.SoftDeleted && prev.SoftDeleted:
-			out = append(out, happening{Type: Restored})
+			soft = append(soft, happening{Type: Restored})
 		}
+		// fields unknown before (a recording from before the watcher): an update only when
+		// nothing else says what happened
+		unknown := prev.PublicHash == ""
+		if next.PublicHash != prev.PublicHash && (!unknown || len(soft) == 0) {
+			out = append(out, happening{Type: Updated})
+		}
+		out = append(out, soft...)
 	}
 	return out, next
 }
 
-// publicHash digests the public fields a client sees, soft_delete aside (it has events of its
-// own), so that only changes a client could notice make recording.updated.
+// preexistingMargin is how much older than the watcher's start a recording must be to count as
+// one from before (clocks of Kazoo's nodes and ours differ a little).
+const preexistingMargin = 5 * 60
+
+// preexisting: the recording was created before the watcher began.
+func preexisting(doc recording.Doc, watchingSince int64) bool {
+	created, ok := doc.Int("pvt_created")
+	return watchingSince > 0 && ok && created < watchingSince-preexistingMargin
+}
+
+// publicHash digests the public fields a client sees, soft_delete and soft_restore aside (they
+// have events of their own), so that only changes a client could notice make updated.
 func publicHash(public map[string]any) string {
 	view := make(map[string]any, len(public))
 	for k, v := range public {
-		if k != "soft_delete" {
+		if k != "soft_delete" && k != "soft_restore" {
 			view[k] = v
 		}
 	}

@@ -45,14 +45,14 @@ func TestClassifyALife(t *testing.T) {
 		{"a private field changes", change("3-c", map[string]any{"_attachments": audio, "pvt_modified": 1}), nil},
 		{"a public field changes", change("4-d", map[string]any{"_attachments": audio, "notes": "x"}), []happening{{Type: Updated}}},
 		{"soft deleted", change("5-e", map[string]any{"_attachments": audio, "notes": "x", "soft_delete": map[string]any{"deleted_at": 1}}), []happening{{Type: SoftDeleted}}},
-		{"restored", change("6-f", map[string]any{"_attachments": audio, "notes": "x"}), []happening{{Type: Restored}}},
+		{"restored (the API keeps the stamp in soft_restore)", change("6-f", map[string]any{"_attachments": audio, "notes": "x", "soft_restore": map[string]any{"restored_at": 2}}), []happening{{Type: Restored}}},
 		{"soft deleted with a field change", change("7-g", map[string]any{"_attachments": audio, "notes": "y", "soft_delete": map[string]any{}}), []happening{{Type: Updated}, {Type: SoftDeleted}}},
 		{"Kazoo's delete", change("8-h", map[string]any{"_attachments": audio, "pvt_deleted": true}), []happening{{Type: Deleted, Reason: ReasonKazooDeleted}}},
 		{"Kazoo's cleanup removes it: already told", gone("9-i"), nil},
 	}
 	var k *known
 	for _, s := range steps {
-		got, next := classify(k, s.change)
+		got, next := classify(k, s.change, 0)
 		if !reflect.DeepEqual(got, s.want) {
 			t.Fatalf("%s: %v, want %v", s.name, got, s.want)
 		}
@@ -62,16 +62,29 @@ func TestClassifyALife(t *testing.T) {
 
 func TestClassifyEdges(t *testing.T) {
 	announced := func(fields map[string]any) *known {
-		_, k := classify(nil, change("2-b", mergeFields(map[string]any{"_attachments": audio}, fields)))
+		_, k := classify(nil, change("2-b", mergeFields(map[string]any{"_attachments": audio}, fields)), 0)
 		return &k
 	}
+	const since = 63900000000 + 3600 // the watcher began an hour after the recordings' pvt_created
 	tests := []struct {
 		name   string
 		prev   *known
 		change recording.Change
+		since  int64
 		want   []happening
 		check  func(t *testing.T, k known)
 	}{
+		{name: "older than the watcher, first seen soft deleted", since: since,
+			change: change("5-e", map[string]any{"_attachments": audio, "soft_delete": map[string]any{}}), want: []happening{{Type: SoftDeleted}}},
+		{name: "older than the watcher, first seen with pvt_deleted", since: since,
+			change: change("5-e", map[string]any{"_attachments": audio, "pvt_deleted": true}), want: []happening{{Type: Deleted, Reason: ReasonKazooDeleted}}},
+		{name: "older than the watcher, first seen changed", since: since,
+			change: change("5-e", map[string]any{"_attachments": audio, "notes": "x"}), want: []happening{{Type: Updated}}},
+		{name: "older than the watcher, first seen without audio", since: since, change: change("1-a", nil)},
+		{name: "created after the watcher began", since: since,
+			change: change("2-b", map[string]any{"_attachments": audio, "pvt_created": since + 10}), want: []happening{{Type: Created}}},
+		{name: "created within the clocks' margin of the start", since: since,
+			change: change("2-b", map[string]any{"_attachments": audio, "pvt_created": since - 60}), want: []happening{{Type: Created}}},
 		{name: "first seen with audio", change: change("2-b", map[string]any{"_attachments": audio}), want: []happening{{Type: Created}}},
 		{name: "first seen with audio on a storage provider", change: change("1-a", map[string]any{"pvt_attachments": audio}), want: []happening{{Type: Created}}},
 		{name: "a hard delete of a recording never seen", change: gone("3-c")},
@@ -101,7 +114,7 @@ func TestClassifyEdges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, next := classify(tt.prev, tt.change)
+			got, next := classify(tt.prev, tt.change, tt.since)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("classify = %v, want %v", got, tt.want)
 			}
@@ -119,7 +132,7 @@ func TestClassifyEdges(t *testing.T) {
 func TestClassifyDataIsPublic(t *testing.T) {
 	c := change("2-b", map[string]any{"pvt_attachments": map[string]any{"call.mp3": map[string]any{"content_type": "audio/mpeg",
 		"handler": map[string]any{"kz_att_s3": map[string]any{"key": "AKIA", "secret": "s3cr3t"}}}}, "url": "http://u:pw@host/x"})
-	_, k := classify(nil, c)
+	_, k := classify(nil, c, 0)
 	if _, ok := k.Data["pvt_attachments"]; ok || k.Data["url"] != "http://host/x" {
 		t.Errorf("data = %v", k.Data)
 	}

@@ -45,8 +45,9 @@ type journal struct {
 	now   func() time.Time
 	obs   Observer
 
-	mu  sync.Mutex
-	seq int64 // the newest log document's number
+	mu    sync.Mutex
+	seq   int64 // the newest log document's number
+	since int64 // when the watcher began (gregorian seconds), kept in the lease
 }
 
 // handle classifies a batch against what is known, saves what is known after it (with the
@@ -74,7 +75,7 @@ func (j *journal) handle(ctx context.Context, batch []recording.Change) error {
 		if rec.Known.DocRev != "" {
 			prev = &rec.Known
 		}
-		haps, known := classify(prev, c)
+		haps, known := classify(prev, c, j.since)
 		rec.Pending = j.events(c, haps, prev, known, &next)
 		rec.Known = known
 		dirty[key] = rec
@@ -175,14 +176,15 @@ func (j *journal) lastSeq() int64 {
 	return j.seq
 }
 
-// resume sets the log's end, from a number known to exist (the lease's hint) onwards.
-func (j *journal) resume(ctx context.Context, hint int64) error {
+// resume sets the log's end, from a number known to exist (the lease's hint) onwards, and
+// when the watcher began.
+func (j *journal) resume(ctx context.Context, hint, since int64) error {
 	last, err := lastBatch(ctx, j.store, j.db, hint)
 	if err != nil {
 		return err
 	}
 	j.mu.Lock()
-	j.seq = last
+	j.seq, j.since = last, since
 	j.mu.Unlock()
 	return nil
 }

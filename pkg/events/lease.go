@@ -21,6 +21,9 @@ type lease struct {
 	// LogSeq is a recent number of the log's newest document: where a new leader, and every
 	// tail, start looking for the log's end.
 	LogSeq int64 `json:"log_seq,omitempty"`
+	// WatchingSince is when the first watcher began (gregorian seconds): recordings created
+	// before it were announced before anyone listened.
+	WatchingSince int64 `json:"watching_since,omitempty"`
 }
 
 // errBusy: another instance holds the lease.
@@ -42,6 +45,9 @@ func (w *Watcher) claim(ctx context.Context) (*lease, error) {
 	now := w.cfg.Now()
 	if l.Owner != "" && l.Owner != w.cfg.Instance && now.UnixMilli() < l.LeaseUntil {
 		return nil, errBusy
+	}
+	if l.WatchingSince == 0 {
+		l.WatchingSince = recording.ToGregorian(now)
 	}
 	if err := w.saveLease(ctx, l, w.cfg.Instance, now.Add(w.cfg.Lease)); err != nil {
 		if errors.Is(err, ErrLeaseLost) {

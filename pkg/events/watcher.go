@@ -114,7 +114,7 @@ func (w *Watcher) lead(parent context.Context, l *lease) {
 	w.obs.Leading(true)
 	defer w.obs.Leading(false)
 	w.log.Info("events watcher leads", zap.String("instance", w.cfg.Instance))
-	if err := w.journal.resume(parent, l.LogSeq); err != nil {
+	if err := w.journal.resume(parent, l.LogSeq, l.WatchingSince); err != nil {
 		w.log.Warn("events watcher cannot find the log's end; it claims its lease again", zap.Error(err))
 		return
 	}
