@@ -37,9 +37,9 @@ type happening struct {
 // going, makes deleted (once).
 //
 // A recording first seen after the watcher began, though created before (watchingSince,
-// gregorian seconds; 0: none is), was announced before anyone listened: it is taken as a live
-// recording that changed, so its first change makes updated, soft_deleted or deleted, never
-// created.
+// gregorian seconds; 0: none is) and changed since, was announced before anyone listened: it
+// is taken as a live recording that changed, so its first change makes updated, soft_deleted
+// or deleted, never created.
 func classify(prev *known, c recording.Change, watchingSince int64) ([]happening, known) {
 	if prev == nil && c.Doc != nil && preexisting(c.Doc, watchingSince) && len(c.Doc.Attachments()) > 0 {
 		prev = &known{Announced: true} // its public fields unknown: any difference is an update
@@ -104,10 +104,13 @@ func classify(prev *known, c recording.Change, watchingSince int64) ([]happening
 // one from before (clocks of Kazoo's nodes and ours differ a little).
 const preexistingMargin = 5 * 60
 
-// preexisting: the recording was created before the watcher began.
+// preexisting: the recording was created before the watcher began, and this revision is a
+// later change of it (pvt_modified well after pvt_created), not its first write arriving late.
 func preexisting(doc recording.Doc, watchingSince int64) bool {
-	created, ok := doc.Int("pvt_created")
-	return watchingSince > 0 && ok && created < watchingSince-preexistingMargin
+	created, ok1 := doc.Int("pvt_created")
+	modified, ok2 := doc.Int("pvt_modified")
+	return watchingSince > 0 && ok1 && ok2 && created < watchingSince-preexistingMargin &&
+		modified-created > preexistingMargin
 }
 
 // publicHash digests the public fields a client sees, soft_delete and soft_restore aside (they

@@ -75,12 +75,14 @@ func TestClassifyEdges(t *testing.T) {
 		check  func(t *testing.T, k known)
 	}{
 		{name: "older than the watcher, first seen soft deleted", since: since,
-			change: change("5-e", map[string]any{"_attachments": audio, "soft_delete": map[string]any{}}), want: []happening{{Type: SoftDeleted}}},
+			change: change("5-e", map[string]any{"_attachments": audio, "soft_delete": map[string]any{}, "pvt_modified": since + 5}), want: []happening{{Type: SoftDeleted}}},
 		{name: "older than the watcher, first seen with pvt_deleted", since: since,
-			change: change("5-e", map[string]any{"_attachments": audio, "pvt_deleted": true}), want: []happening{{Type: Deleted, Reason: ReasonKazooDeleted}}},
+			change: change("5-e", map[string]any{"_attachments": audio, "pvt_deleted": true, "pvt_modified": since + 5}), want: []happening{{Type: Deleted, Reason: ReasonKazooDeleted}}},
 		{name: "older than the watcher, first seen changed", since: since,
-			change: change("5-e", map[string]any{"_attachments": audio, "notes": "x"}), want: []happening{{Type: Updated}}},
-		{name: "older than the watcher, first seen without audio", since: since, change: change("1-a", nil)},
+			change: change("5-e", map[string]any{"_attachments": audio, "notes": "x", "pvt_modified": since + 5}), want: []happening{{Type: Updated}}},
+		{name: "older than the watcher, first seen without audio", since: since, change: change("1-a", map[string]any{"pvt_modified": since + 5})},
+		{name: "older than the watcher, its first write arriving late (an import)", since: since,
+			change: change("2-b", map[string]any{"_attachments": audio, "pvt_modified": 63900000000}), want: []happening{{Type: Created}}},
 		{name: "created after the watcher began", since: since,
 			change: change("2-b", map[string]any{"_attachments": audio, "pvt_created": since + 10}), want: []happening{{Type: Created}}},
 		{name: "created within the clocks' margin of the start", since: since,

@@ -25,8 +25,8 @@ func TestClusterNodeDownEvents(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	r := newRig(t, asBackend(t, s))
 	r.watch("a", 10*time.Second)
+	r.live()
 	sub := r.tail.Subscribe("")
-	time.Sleep(time.Second)
 
 	before := newRecording(nil)
 	r.attach(before.ID(), r.put(before))

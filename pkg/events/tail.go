@@ -30,6 +30,7 @@ type Tail struct {
 
 	closing   chan struct{} // closed by Close or when Run returns: subscribers end
 	closeOnce sync.Once
+	ready     chan struct{} // closed once the tail knows where the log ends
 }
 
 // recentSize bounds the events kept in memory for subscribers that keep up.
@@ -41,7 +42,7 @@ const readAhead = 32
 // NewTail returns a tail of the log in db, read every poll.
 func NewTail(store Store, db string, poll time.Duration, log *zap.Logger) *Tail {
 	return &Tail{store: store, db: db, poll: poll, log: log, keep: recentSize,
-		changed: make(chan struct{}), closing: make(chan struct{})}
+		changed: make(chan struct{}), closing: make(chan struct{}), ready: make(chan struct{})}
 }
 
 // Run reads the log until ctx ends, from its end when Run starts.
@@ -82,8 +83,13 @@ func (t *Tail) start(ctx context.Context) error {
 	close(t.changed) // subscribers that came before the start take their position now
 	t.changed = make(chan struct{})
 	t.mu.Unlock()
+	close(t.ready)
 	return nil
 }
+
+// Ready is closed once the tail knows where the log ends: a subscriber from the present
+// counts from there.
+func (t *Tail) Ready() <-chan struct{} { return t.ready }
 
 // readNew reads the log documents written since the last read.
 func (t *Tail) readNew(ctx context.Context) error {
