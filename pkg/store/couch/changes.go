@@ -389,7 +389,8 @@ func (f *feed) monthDatabases(rows []dbUpdate) (names []string, created map[stri
 			continue
 		}
 		if r.Type == "created" {
-			// created after the feed's position: everything in it is new
+			// created after the feed's position: everything in it is new (_db_updates lags
+			// by up to half a second, so one created just before a first start counts too)
 			if created == nil {
 				created = map[string]bool{}
 			}

@@ -371,6 +371,9 @@ func TestFollowChangesFirstStart(t *testing.T) {
 		Rev string `json:"rev"`
 	}
 	couchJSON(t, s, http.MethodDelete, []string{dbName, removed.ID()}, s.writeQuery(url.Values{"rev": {revs[len(revs)-1]}}), nil, &gone)
+	// _db_updates lags writes by up to half a second: a database created just before the
+	// first start would be listed as created after it, and read whole.
+	time.Sleep(1500 * time.Millisecond)
 
 	r := startFeed(t, s, db, "first", account)
 	waitFeedStarted(t, s, db, "first")
