@@ -1,9 +1,7 @@
 package events
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -122,7 +120,7 @@ func (j *journal) load(ctx context.Context, batch []recording.Change) (map[strin
 			if rec == nil {
 				continue
 			}
-			if err := decode(r.Doc, rec); err != nil {
+			if err := r.Doc.DecodeInto(rec); err != nil {
 				return nil, fmt.Errorf("events: %s: %w", r.ID, err)
 			}
 		}
@@ -198,7 +196,7 @@ func (j *journal) saveRecords(ctx context.Context, dirty map[string]*record) err
 	docs := make([]recording.Doc, 0, len(dirty))
 	order := make([]*record, 0, len(dirty))
 	for _, rec := range dirty {
-		doc, err := encode(rec)
+		doc, err := recording.DocOf(rec)
 		if err != nil {
 			return err
 		}
@@ -232,7 +230,7 @@ func (j *journal) appendLog(ctx context.Context, events []Event) error {
 	for i, e := range events {
 		batch.Events[i] = logEvent{Event: e, Owner: e.Owner}
 	}
-	doc, err := encode(batch)
+	doc, err := recording.DocOf(batch)
 	if err != nil {
 		return err
 	}
@@ -270,23 +268,4 @@ func generation(rev string) (int, bool) {
 	}
 	g, err := strconv.Atoi(n)
 	return g, err == nil
-}
-
-// encode and decode pass documents through JSON, numbers kept exact.
-func encode(v any) (recording.Doc, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return recording.DecodeDoc(raw)
-}
-
-func decode(doc recording.Doc, v any) error {
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	return dec.Decode(v)
 }

@@ -38,7 +38,7 @@ func (w *Watcher) claim(ctx context.Context) (*lease, error) {
 	case err != nil:
 		return nil, err
 	default:
-		if err := decode(doc, l); err != nil {
+		if err := doc.DecodeInto(l); err != nil {
 			return nil, fmt.Errorf("events lease: %w", err)
 		}
 	}
@@ -78,7 +78,7 @@ func (w *Watcher) saveLease(ctx context.Context, l *lease, owner string, until t
 	if seq := w.journal.lastSeq(); seq > next.LogSeq {
 		next.LogSeq = seq
 	}
-	doc, err := encode(next)
+	doc, err := recording.DocOf(next)
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func readBatches(ctx context.Context, store Store, db string, seq int64, n int) 
 			return out, fmt.Errorf("events: read %s: %w", r.ID, r.Err)
 		}
 		var b logBatch
-		if err := decode(r.Doc, &b); err != nil {
+		if err := r.Doc.DecodeInto(&b); err != nil {
 			return out, fmt.Errorf("events: %s: %w", r.ID, err)
 		}
 		out = append(out, b)

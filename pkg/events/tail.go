@@ -70,7 +70,7 @@ func (t *Tail) start(ctx context.Context) error {
 	var hint int64
 	if doc, err := t.store.SystemDoc(ctx, t.db, leaseID); err == nil {
 		var l lease
-		if decode(doc, &l) == nil {
+		if doc.DecodeInto(&l) == nil {
 			hint = l.LogSeq
 		}
 	}

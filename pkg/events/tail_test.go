@@ -24,7 +24,7 @@ func writeLog(t *testing.T, s Store, db string, n int, loggedAt time.Time) []str
 			b.Events = append(b.Events, logEvent{Event: Event{ID: id, Type: Created}})
 			ids = append(ids, id)
 		}
-		doc, err := encode(b)
+		doc, err := recording.DocOf(b)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,27 @@ func DecodeDoc(raw []byte) (Doc, error) {
 	return d, nil
 }
 
+// DocOf turns a value (a state or lease the service keeps as a document) into a Doc through
+// JSON, numbers kept exact.
+func DocOf(v any) (Doc, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeDoc(raw)
+}
+
+// DecodeInto fills v from the document through JSON, numbers kept exact.
+func (d Doc) DecodeInto(v any) error {
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
 // ID returns _id.
 func (d Doc) ID() string { s, _ := d["_id"].(string); return s }
 

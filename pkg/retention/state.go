@@ -2,7 +2,6 @@ package retention
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -81,12 +80,8 @@ func (s *Sweeper) loadState(ctx context.Context) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
 	st := &state{}
-	if err := json.Unmarshal(raw, st); err != nil {
+	if err := doc.DecodeInto(st); err != nil {
 		return nil, fmt.Errorf("state document %s/%s: %w", s.cfg.StateDB, stateID, err)
 	}
 	return st, nil
@@ -94,11 +89,7 @@ func (s *Sweeper) loadState(ctx context.Context) (*state, error) {
 
 // saveState writes st at its revision and takes the new one. EConflict becomes errLeaseLost.
 func (s *Sweeper) saveState(ctx context.Context, st *state) error {
-	raw, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	doc, err := recording.DecodeDoc(raw)
+	doc, err := recording.DocOf(st)
 	if err != nil {
 		return err
 	}

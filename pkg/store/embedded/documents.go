@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -122,27 +121,13 @@ func (s *Store) SaveMany(ctx context.Context, accountID string, m recording.Mont
 		if err != nil {
 			return err
 		}
-		for i, doc := range docs {
-			if results[i].Err != nil {
-				continue
-			}
+		return writeEach(results, func(i int) (string, error) {
 			what := "recording " + results[i].ID
 			if db == nil {
-				results[i].Err = notFound(what)
-				continue
+				return "", notFound(what)
 			}
-			rev, err := saveDoc(db, results[i].ID, doc, what)
-			var coded *recording.Error
-			if errors.As(err, &coded) { // this document's own problem: nothing of it was written
-				results[i].Err = err
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			results[i].Rev = rev
-		}
-		return nil
+			return saveDoc(db, results[i].ID, docs[i], what)
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -120,22 +119,9 @@ func (s *Store) DeleteMany(ctx context.Context, m recording.MonthDB, refs []reco
 		if err != nil {
 			return err
 		}
-		for i, ref := range refs {
-			if results[i].Err != nil {
-				continue
-			}
-			rev, err := deleteDoc(db, ref.ID, ref.Rev, "recording "+ref.ID)
-			var coded *recording.Error
-			if errors.As(err, &coded) { // this document's own problem: nothing of it was written
-				results[i].Err = err
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			results[i].Rev = rev
-		}
-		return nil
+		return writeEach(results, func(i int) (string, error) {
+			return deleteDoc(db, refs[i].ID, refs[i].Rev, "recording "+refs[i].ID)
+		})
 	})
 	if err != nil {
 		return nil, err

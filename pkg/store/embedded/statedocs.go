@@ -3,7 +3,6 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -86,22 +85,9 @@ func (s *Store) SaveSystemDocs(ctx context.Context, db string, docs []recording.
 		if err != nil {
 			return err
 		}
-		for i, doc := range docs {
-			if results[i].Err != nil {
-				continue
-			}
-			rev, err := saveDoc(d, results[i].ID, doc, systemWhat(db, results[i].ID))
-			var coded *recording.Error
-			if errors.As(err, &coded) { // this document's own problem: nothing of it was written
-				results[i].Err = err
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			results[i].Rev = rev
-		}
-		return nil
+		return writeEach(results, func(i int) (string, error) {
+			return saveDoc(d, results[i].ID, docs[i], systemWhat(db, results[i].ID))
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -254,4 +255,26 @@ func asObject(v any) (map[string]any, bool) {
 		return o, true
 	}
 	return nil, false
+}
+
+// writeEach writes, within one transaction, every document whose result is not refused yet,
+// as _bulk_docs does: a document's own problem (a *recording.Error: a conflict, a bad id)
+// becomes its result and nothing of it is written; any other error aborts the transaction.
+func writeEach(results []recording.DocResult, write func(i int) (rev string, err error)) error {
+	for i := range results {
+		if results[i].Err != nil {
+			continue
+		}
+		rev, err := write(i)
+		var coded *recording.Error
+		if errors.As(err, &coded) {
+			results[i].Err = err
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		results[i].Rev = rev
+	}
+	return nil
 }
