@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"net"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recordingsd/recordingsd/internal/testnet"
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/store/couch"
@@ -100,12 +100,7 @@ func TestRequestErrors(t *testing.T) {
 
 // With the database down, requests fail fast with 503 datastore_unreachable.
 func TestDatastoreUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadURL := "http://" + ln.Addr().String()
-	ln.Close() // nothing listens there now
+	deadURL := "http://" + testnet.RefusedAddr(t)
 	expectUnavailable(t, couch.Config{URL: deadURL, RequestTimeout: 2 * time.Second})
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recordingsd/recordingsd/internal/testnet"
 	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/media/s3media"
 	"github.com/recordingsd/recordingsd/pkg/recording"
@@ -80,9 +81,9 @@ func TestExternalHTTPAudioWithoutLength(t *testing.T) {
 func TestExternalHTTPOutage(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, open openBackend) {
 		audio := randBytes(10_000)
-		gone := newMediaServer(t, audio, false)
-		goneURL := gone.url()
-		gone.Close()
+		// A port held shut for the whole test: a closed server's port could be handed to the
+		// servers below, and "server down" would then be answered.
+		goneURL := "http://kazoo:" + urlPassword + "@" + testnet.RefusedAddr(t) + "/recordings/call.mp3?token=" + urlQueryToken
 		silent, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)

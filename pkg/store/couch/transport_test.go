@@ -3,7 +3,6 @@ package couch
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,17 +12,13 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/recordingsd/recordingsd/internal/testnet"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
 // TestUnreachable points a store at a closed port: every method fails fast with EUnavailable.
 func TestUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := testnet.RefusedAddr(t)
 
 	s, err := New(Config{URL: "http://admin:secret@" + addr, RequestTimeout: 3 * time.Second}, zaptest.NewLogger(t))
 	if err != nil {
