@@ -5,12 +5,8 @@ import "context"
 // AccountDocs keeps the service's own documents in an account's database, next to Kazoo's
 // (recording webhooks), so they live and move with the account. Every id the service writes
 // there starts with a prefix of its own, so they list by id range without a view.
-// An id starting with "_" is ENotFound (read) or EInvalid (write).
+// They are read one at a time with AuthStore.AccountDoc. An id starting with "_" is EInvalid.
 type AccountDocs interface {
-	// GetAccountDoc loads one live document of the account database. ENotFound when it is
-	// missing or deleted, or when the account database does not exist.
-	GetAccountDoc(ctx context.Context, accountID, id string) (Doc, error)
-
 	// SaveAccountDoc writes doc over the revision its _rev names (none: only when there is
 	// no live document) and returns the new revision; "_deleted": true at the current
 	// revision removes it. EConflict for a stale or missing _rev; ENotFound when the account
