@@ -131,11 +131,7 @@ func (s *Store) SaveSystemDocs(ctx context.Context, db string, docs []recording.
 			results[i].Err = err
 			continue
 		}
-		if rev, ok := doc["_rev"]; ok && (rev == nil || rev == "") {
-			doc = doc.Clone() // an empty _rev means none; CouchDB would call it a bad revision
-			delete(doc, "_rev")
-		}
-		send = append(send, doc)
+		send = append(send, withoutEmptyRev(doc))
 		sendIDs = append(sendIDs, id)
 		sendIdx = append(sendIdx, i)
 	}
@@ -163,33 +159,43 @@ func (s *Store) SaveSystemDocs(ctx context.Context, db string, docs []recording.
 }
 
 // SystemDocRange lists live documents whose ids sort strictly between after and before (""
-// leaves an end open) with _all_docs, whose ids CouchDB orders bytewise: startkey=after (an
-// exact match skipped), endkey=before with inclusive_end=false, include_docs. Ids starting with
-// "_" (design documents) are left out, and the next page is asked for when they made a page
-// short. A missing database, or a name that is no system database's, lists none.
+// leaves an end open), design documents left out (liveDocsRange). A missing database, or a
+// name that is no system database's, lists none.
 func (s *Store) SystemDocRange(ctx context.Context, db, after, before string, limit int) ([]recording.Doc, error) {
 	if limit <= 0 {
 		return nil, recording.Errorf(recording.EInvalid, "limit must be positive, got %d", limit)
 	}
+	if !recording.ValidSystemDB(db) {
+		return []recording.Doc{}, nil
+	}
+	return s.liveDocsRange(ctx, db, "", after, before, limit)
+}
+
+// liveDocsRange lists up to limit live documents whose ids sort from from on (inclusive),
+// strictly after after and strictly before before ("" leaves a bound out), with _all_docs,
+// whose ids CouchDB orders bytewise: startkey the greater of from and after (an exact match
+// of after skipped), endkey=before with inclusive_end=false, include_docs. Ids starting with
+// "_" (design documents) are left out, and the next page is asked for when they made a page
+// short. A missing database lists none.
+func (s *Store) liveDocsRange(ctx context.Context, db, from, after, before string, limit int) ([]recording.Doc, error) {
 	docs := []recording.Doc{}
-	if !recording.ValidSystemDB(db) || (before != "" && after >= before) {
+	if before != "" && max(from, after) >= before {
 		return docs, nil
 	}
 	ctx, cancel := s.bounded(ctx)
 	defer cancel()
-	start := after
 	for len(docs) < limit {
-		want := limit - len(docs) + 1 // one more: start itself may come first
-		rows, err := s.allDocsRange(ctx, db, start, before, want)
+		want := limit - len(docs) + 1 // one more: after itself may come first
+		rows, err := s.allDocsRange(ctx, db, max(from, after), before, want)
 		if isStatus(err, http.StatusNotFound) {
 			return docs, nil // no database
 		}
 		if err != nil {
 			return nil, couchError(err, "documents", db)
 		}
-		last := start
+		last := after
 		for _, r := range rows {
-			if r.id <= start && start != "" { // startkey is inclusive; only ids after it count
+			if r.id <= after && after != "" { // startkey is inclusive; only ids after it count
 				continue
 			}
 			last = r.id
@@ -198,10 +204,10 @@ func (s *Store) SystemDocRange(ctx context.Context, db, after, before string, li
 			}
 			docs = append(docs, r.doc)
 		}
-		if len(rows) < want || last == start {
+		if len(rows) < want || last == after {
 			break
 		}
-		start = last
+		after = last
 	}
 	return docs, nil
 }
@@ -226,4 +232,13 @@ func (s *Store) allDocsRange(ctx context.Context, db, startKey, endKey string, l
 	}
 	defer drainClose(resp.Body)
 	return decodeAllDocs(resp)
+}
+
+// withoutEmptyRev drops an empty _rev, which means none: CouchDB would call it a bad revision.
+func withoutEmptyRev(doc recording.Doc) recording.Doc {
+	if rev, ok := doc["_rev"]; ok && (rev == nil || rev == "") {
+		doc = doc.Clone()
+		delete(doc, "_rev")
+	}
+	return doc
 }

@@ -95,9 +95,9 @@ func (s *Store) SaveSystemDocs(ctx context.Context, db string, docs []recording.
 	return results, nil
 }
 
-// SystemDocRange walks the system database's documents from the first id after after, in
-// byte order, up to before or limit, skipping tombstones. A missing database lists none; a
-// name that is not a system database's is not found.
+// SystemDocRange walks the system database's documents after after, up to before
+// (liveDocsFrom). A missing database lists none; a name that is not a system database's is
+// not found.
 func (s *Store) SystemDocRange(ctx context.Context, db, after, before string, limit int) ([]recording.Doc, error) {
 	if err := s.usable(ctx); err != nil {
 		return nil, err
@@ -108,32 +108,46 @@ func (s *Store) SystemDocRange(ctx context.Context, db, after, before string, li
 	if !recording.ValidSystemDB(db) {
 		return nil, notFound("database " + db)
 	}
-	docs := []recording.Doc{}
+	var docs []recording.Doc
 	err := s.view(ctx, "documents of "+db, func(tx *bolt.Tx) error {
 		d, err := openDatabase(tx, db)
-		if err != nil || d == nil {
+		if err != nil {
 			return err
 		}
-		c := d.docs.Cursor()
-		for k, _ := c.Seek([]byte(after)); k != nil && len(docs) < limit; k, _ = c.Next() {
-			if before != "" && bytes.Compare(k, []byte(before)) >= 0 {
-				break
-			}
-			if string(k) == after || strings.HasPrefix(string(k), "_") {
-				continue
-			}
-			cur, err := loadDoc(d, string(k))
-			if err != nil {
-				return err
-			}
-			if cur.live() {
-				docs = append(docs, cur.doc)
-			}
-		}
-		return nil
+		docs, err = liveDocsFrom(d, "", after, func(id []byte) bool {
+			return before == "" || bytes.Compare(id, []byte(before)) < 0
+		}, limit)
+		return err
 	})
 	if err != nil {
 		return nil, err
+	}
+	return docs, nil
+}
+
+// liveDocsFrom walks d's documents (nil: a missing database) in byte order from the first id
+// at or after from and after after, while within holds, up to limit, skipping tombstones and
+// ids starting with "_" (CouchDB's own).
+func liveDocsFrom(d *database, from, after string, within func(id []byte) bool, limit int) ([]recording.Doc, error) {
+	docs := []recording.Doc{}
+	if d == nil {
+		return docs, nil
+	}
+	c := d.docs.Cursor()
+	for k, _ := c.Seek([]byte(max(from, after))); k != nil && len(docs) < limit; k, _ = c.Next() {
+		if !within(k) {
+			break
+		}
+		if string(k) == after || strings.HasPrefix(string(k), "_") {
+			continue
+		}
+		cur, err := loadDoc(d, string(k))
+		if err != nil {
+			return nil, err
+		}
+		if cur.live() {
+			docs = append(docs, cur.doc)
+		}
 	}
 	return docs, nil
 }
