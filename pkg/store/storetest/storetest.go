@@ -103,6 +103,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"UsersByCredentials", testUsersByCredentials},
 		{"UsersByCredentialsFollowWrites", testUsersByCredentialsFollowWrites},
 		{"StateDocs", testStateDocs},
+		{"OwnAccountDocs", testOwnAccountDocs},
 		{"FollowChanges", testFollowChanges},
 	}
 	for _, c := range cases {
