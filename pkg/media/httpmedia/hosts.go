@@ -2,12 +2,12 @@ package httpmedia
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/netguard"
 )
 
 // Option configures a Source.
@@ -15,46 +15,30 @@ type Option func(*Source)
 
 // AllowHosts limits the web servers media is read from and deleted on: a URL stored in a
 // document (or a redirect) naming another host is refused, so documents cannot point the
-// service at internal addresses. Patterns are "host" (any port), "host:port", or "*.domain"
-// (its subdomains, any port); case does not matter. No patterns: any host, as Kazoo.
+// service at internal addresses. Patterns are netguard.ParseRules's: "host" (any port),
+// "host:port", "*.domain" (its subdomains, any port), an IP address or a CIDR; case does not
+// matter. No patterns: any host, as Kazoo. Internal addresses are not refused as such: media
+// servers often are internal. A malformed pattern matches nothing (refusals name it).
 func AllowHosts(patterns ...string) Option {
 	return func(s *Source) {
 		for _, p := range patterns {
-			if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
+			switch rules, err := netguard.ParseRules([]string{p}); {
+			case err != nil:
+				s.malformed = append(s.malformed, strings.TrimSpace(p))
+			case !rules.Empty():
 				s.allowed = append(s.allowed, p)
 			}
 		}
+		s.hosts, _ = netguard.ParseRules(s.allowed) // each one parsed above
 	}
 }
 
+// restricted reports whether AllowHosts was given patterns, even only malformed ones.
+func (s *Source) restricted() bool { return len(s.allowed)+len(s.malformed) > 0 }
+
 // hostAllowed reports whether u's host matches an allowed pattern (always, without any).
 func (s *Source) hostAllowed(u *url.URL) bool {
-	if len(s.allowed) == 0 {
-		return true
-	}
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	for _, p := range s.allowed {
-		if strings.HasPrefix(p, "*.") {
-			if strings.HasSuffix(host, p[1:]) {
-				return true
-			}
-			continue
-		}
-		if ph, pp, err := net.SplitHostPort(p); err == nil {
-			if ph == host && pp == port {
-				return true
-			}
-			continue
-		}
-		if strings.Trim(p, "[]") == host { // a host, or an IPv6 address with or without brackets
-			return true
-		}
-	}
-	return false
+	return !s.restricted() || s.hosts.Match(u)
 }
 
 // checkHost refuses a URL outside the allowed hosts.
@@ -62,8 +46,11 @@ func (s *Source) checkHost(u *url.URL) error {
 	if s.hostAllowed(u) {
 		return nil
 	}
-	return &media.Error{Kind: media.Unreachable, Handler: Handler, Reason: "host_not_allowed",
-		Err: fmt.Errorf("host %s is not in storage.http.allowed_hosts", u.Host)}
+	err := fmt.Errorf("host %s is not in media.http.allowed_hosts", u.Host)
+	if len(s.malformed) > 0 {
+		err = fmt.Errorf("%w (whose malformed patterns %q match nothing)", err, s.malformed)
+	}
+	return &media.Error{Kind: media.Unreachable, Handler: Handler, Reason: "host_not_allowed", Err: err}
 }
 
 // guardRedirects is a copy of c that refuses a redirect to a host outside the allowed ones,

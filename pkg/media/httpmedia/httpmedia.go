@@ -14,6 +14,7 @@ import (
 	"net/url"
 
 	"github.com/recordingsd/recordingsd/pkg/media"
+	"github.com/recordingsd/recordingsd/pkg/netguard"
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
@@ -22,10 +23,12 @@ const Handler = "kz_att_http"
 
 // Source reads kz_att_http media.
 type Source struct {
-	client   *http.Client
-	deleter  *http.Client // client, but never turning a DELETE into a GET on a redirect
-	timeouts media.Timeouts
-	allowed  []string // AllowHosts patterns; none: any host
+	client    *http.Client
+	deleter   *http.Client // client, but never turning a DELETE into a GET on a redirect
+	timeouts  media.Timeouts
+	allowed   []string       // AllowHosts's well-formed patterns; none (nor malformed ones): any host
+	malformed []string       // AllowHosts's patterns netguard cannot read
+	hosts     netguard.Rules // allowed, parsed
 }
 
 // New returns a Source; a nil client gets one bounded by the timeouts
@@ -39,7 +42,7 @@ func New(t media.Timeouts, client *http.Client, opts ...Option) *Source {
 	for _, o := range opts {
 		o(s)
 	}
-	if len(s.allowed) > 0 {
+	if s.restricted() {
 		client = s.guardRedirects(client)
 	}
 	s.client, s.deleter = client, keepDelete(client)
