@@ -20,6 +20,7 @@ type backend interface {
 	recording.Purger
 	recording.ChangeFeed
 	recording.StateDocs
+	recording.AccountDocs
 }
 
 // openBackend opens the configured store; close releases it (the embedded file's lock).

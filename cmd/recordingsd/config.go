@@ -14,6 +14,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/events"
 	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/media/s3media"
+	"github.com/recordingsd/recordingsd/pkg/webhooks"
 )
 
 // Config is the whole configuration; config/recordings.example.yaml documents every key.
@@ -97,6 +98,16 @@ type Config struct {
 		Poll      time.Duration `mapstructure:"poll"`
 		Instance  string        `mapstructure:"instance"`
 	} `mapstructure:"events"`
+	Webhooks struct {
+		AllowedHosts         []string      `mapstructure:"allowed_hosts"`
+		Timeout              time.Duration `mapstructure:"timeout"`
+		RetryMin             time.Duration `mapstructure:"retry_min"`
+		RetryMax             time.Duration `mapstructure:"retry_max"`
+		DisableAfterFailures int           `mapstructure:"disable_after_failures"`
+		DisableAfter         time.Duration `mapstructure:"disable_after"`
+		MaxBacklog           time.Duration `mapstructure:"max_backlog"`
+		Scan                 time.Duration `mapstructure:"scan"`
+	} `mapstructure:"webhooks"`
 	Crossbar struct {
 		Version string `mapstructure:"version"`
 		Node    string `mapstructure:"node"`
@@ -176,6 +187,14 @@ var defaults = map[string]any{
 	"events.lease":                                  30 * time.Second,
 	"events.poll":                                   250 * time.Millisecond,
 	"events.instance":                               "",
+	"webhooks.allowed_hosts":                        []string{},
+	"webhooks.timeout":                              10 * time.Second,
+	"webhooks.retry_min":                            time.Second,
+	"webhooks.retry_max":                            time.Hour,
+	"webhooks.disable_after_failures":               50,
+	"webhooks.disable_after":                        24 * time.Hour,
+	"webhooks.max_backlog":                          72 * time.Hour,
+	"webhooks.scan":                                 2 * time.Second,
 	"crossbar.version":                              "4.3.0",
 	"crossbar.node":                                 "",
 	"log.level":                                     "info",
@@ -256,7 +275,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("couchdb.write_quorum must be 0 (CouchDB's default) or a number of copies, not %d", c.CouchDB.WriteQuorum)
 	}
 	if c.Media.RequestTimeout <= 0 || c.Media.IdleTimeout <= 0 {
-		return fmt.Errorf("media.request_timeout and storage.idle_timeout must be positive")
+		return fmt.Errorf("media.request_timeout and media.idle_timeout must be positive")
 	}
 	if _, err := c.Recordings.Retention.sweeper(); err != nil {
 		return err
@@ -266,6 +285,12 @@ func (c *Config) validate() error {
 	}
 	if err := c.events().Validate(); err != nil {
 		return fmt.Errorf("events: %w", err)
+	}
+	if err := c.webhooks().Validate(); err != nil {
+		return err
+	}
+	if c.Webhooks.Timeout <= 0 {
+		return fmt.Errorf("webhooks.timeout must be positive")
 	}
 	return c.s3Media().Validate()
 }
@@ -319,11 +344,19 @@ func renameDeprecatedKeys(v *viper.Viper, getenv func(string) string) []string {
 
 // events is events.* for the watcher; the instance defaults to host:pid.
 func (c *Config) events() events.Config {
-	ec := events.Config{DB: c.Events.Database, Retention: c.Events.Retention, Lease: c.Events.Lease, Instance: c.Events.Instance}
+	ec := events.Config{DB: c.Events.Database, Retention: c.Events.Retention, Lease: c.Events.Lease, Instance: c.Events.Instance,
+		MaxBacklog: max(c.Webhooks.MaxBacklog, c.Events.Retention)}
 	if ec.Instance == "" {
 		ec.Instance = instanceName()
 	}
 	return ec
+}
+
+// webhooks is webhooks.* for the deliverer.
+func (c *Config) webhooks() webhooks.Config {
+	return webhooks.Config{DB: c.Events.Database, Scan: c.Webhooks.Scan, RetryBase: c.Webhooks.RetryMin,
+		RetryMax: c.Webhooks.RetryMax, DisableAfterFailures: c.Webhooks.DisableAfterFailures,
+		DisableAfter: c.Webhooks.DisableAfter, AccountCacheTTL: c.Accounts.CacheTTL}
 }
 
 // instanceName names this process in leases: host:pid.

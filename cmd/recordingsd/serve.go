@@ -24,6 +24,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/media/s3media"
 	"github.com/recordingsd/recordingsd/pkg/metrics"
 	"github.com/recordingsd/recordingsd/pkg/ui"
+	"github.com/recordingsd/recordingsd/pkg/webhooks"
 )
 
 // serve runs the API until ctx ends, then shuts down gracefully.
@@ -162,16 +163,30 @@ func apiConfig(cfg *Config) api.Config {
 	}
 }
 
-// startEvents runs the events watcher (one instance at a time leads) and the log's tail that
-// serves the stream; stop ends both and waits for them.
+// startEvents runs the events watcher (one instance at a time leads, and delivers to the
+// webhooks while it does) and the log's tail that serves the stream; stop ends both and
+// waits for them.
 func startEvents(ctx context.Context, cfg *Config, store backend, apiCfg *api.Config, logger *zap.Logger) (stop func(), err error) {
 	log := logger.Named("events")
-	watcher, err := events.NewWatcher(store, cfg.events(), log, apiCfg.Metrics.Events())
+	tail := events.NewTail(store, cfg.Events.Database, cfg.Events.Poll, log)
+	sender, err := webhooks.NewSender(webhooks.SenderConfig{Timeout: cfg.Webhooks.Timeout,
+		AllowedHosts: cfg.Webhooks.AllowedHosts, UserAgent: "recordingsd-webhooks/1"})
+	if err != nil {
+		return nil, fmt.Errorf("webhooks.allowed_hosts: %w", err)
+	}
+	dispatcher, err := webhooks.NewDispatcher(store, tail, sender, cfg.webhooks(), logger.Named("webhooks"), apiCfg.Metrics.Webhooks())
 	if err != nil {
 		return nil, err
 	}
-	tail := events.NewTail(store, cfg.Events.Database, cfg.Events.Poll, log)
-	apiCfg.Events = tail
+	registry := webhooks.NewRegistry(store, cfg.Events.Database, tail, sender, time.Now)
+	registry.Changed = dispatcher.Nudge
+	ecfg := cfg.events()
+	ecfg.WhileLeading, ecfg.KeepFrom = dispatcher.Run, dispatcher.KeepFrom
+	watcher, err := events.NewWatcher(store, ecfg, log, apiCfg.Metrics.Events())
+	if err != nil {
+		return nil, err
+	}
+	apiCfg.Events, apiCfg.Webhooks = tail, registry
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)

@@ -52,6 +52,17 @@ func (s *server) router() *mux.Router {
 		http.MethodDelete: {authz.Delete, s.handleDelete()},
 	})
 
+	acct.Handle("/recording_webhooks", methods{
+		http.MethodGet: {authz.ManageWebhooks, s.handleWebhookList()},
+		http.MethodPut: {authz.ManageWebhooks, s.handleWebhookCreate()},
+	})
+	acct.Handle("/recording_webhooks/{webhook_id}", methods{
+		http.MethodGet:    {authz.ManageWebhooks, s.handleWebhookGet()},
+		http.MethodPost:   {authz.ManageWebhooks, s.handleWebhookUpdate(true)},
+		http.MethodPatch:  {authz.ManageWebhooks, s.handleWebhookUpdate(false)},
+		http.MethodDelete: {authz.ManageWebhooks, s.handleWebhookDelete()},
+	})
+
 	user := acct.PathPrefix("/users/{user_id}").Subrouter()
 	user.Use(s.loadUser) // the user must exist; it selects the owner index for listings
 	user.Handle("/recordings", methods{

@@ -15,6 +15,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/metrics"
 	"github.com/recordingsd/recordingsd/pkg/recording"
+	"github.com/recordingsd/recordingsd/pkg/webhooks"
 )
 
 // Config holds the API's settings; the configuration layer fills every one (see Validate).
@@ -45,6 +46,8 @@ type Config struct {
 	OwnerGating authz.OwnerGating
 	// Events serves the live stream of recording events (nil: the stream is off).
 	Events *events.Tail
+	// Webhooks manages the accounts' recording webhooks (nil: off, with the events).
+	Webhooks *webhooks.Registry
 	// Media reads audio that Kazoo stored on storage providers (pvt_attachments), by handler
 	// module (kz_att_s3, kz_att_http). A handler without a Source answers 501.
 	Media media.Sources

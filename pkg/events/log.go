@@ -72,6 +72,12 @@ func ValidEventID(id string) bool {
 	return ok
 }
 
+// LogSeq is the number of the log document an event id (ValidEventID) sits in.
+func LogSeq(id string) (int64, bool) {
+	p, ok := positionOf(id)
+	return p.seq, ok
+}
+
 // readBatches reads the log documents from seq on, up to n, stopping at the first missing.
 func readBatches(ctx context.Context, store Store, db string, seq int64, n int) ([]logBatch, error) {
 	ids := make([]string, n)

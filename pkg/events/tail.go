@@ -185,6 +185,21 @@ func (t *Tail) Subscribe(after string) *Subscription {
 	return s
 }
 
+// SubscribeFrom starts a reader at the log document numbered seq (a position End gave):
+// every event of that document and after it.
+func (t *Tail) SubscribeFrom(seq int64) *Subscription {
+	return &Subscription{tail: t, after: position{seq: max(seq, 1), index: -1}}
+}
+
+// End is the number of the next log document this tail will read: a subscriber from it
+// (SubscribeFrom) gets everything logged after the tail's last read. ok is false until the
+// tail knows where the log ends (Ready).
+func (t *Tail) End() (seq int64, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.next, t.started
+}
+
 // takePresent puts a fresh subscriber after everything the tail has read, or, for one that
 // came before the tail knew the log's end, at that end.
 func (s *Subscription) takePresent() {

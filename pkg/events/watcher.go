@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,15 @@ type Config struct {
 	Instance string
 	// Now is the clock; nil is the real one.
 	Now func() time.Time
+
+	// WhileLeading, when set, runs while this instance holds the lease, with a context that
+	// ends when it loses it (webhook delivery: one deliverer per deployment).
+	WhileLeading func(ctx context.Context)
+	// KeepFrom, when set, is the oldest log document a reader still needs (0: none): the
+	// retention spares it and what follows, for at most MaxBacklog (webhooks that fail for a
+	// day or more must still find their events).
+	KeepFrom   func(ctx context.Context) (int64, error)
+	MaxBacklog time.Duration
 }
 
 // Validate reports settings the watcher cannot run with.
@@ -40,6 +51,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("events lease must be at least 1s, not %v", c.Lease)
 	case c.Instance == "":
 		return fmt.Errorf("events instance name is empty")
+	case c.KeepFrom != nil && c.MaxBacklog < c.Retention:
+		return fmt.Errorf("events max backlog (%v) must be at least the retention (%v)", c.MaxBacklog, c.Retention)
 	}
 	return nil
 }
@@ -123,6 +136,10 @@ func (w *Watcher) lead(parent context.Context, l *lease) {
 	helpers.Add(2)
 	go func() { defer helpers.Done(); w.keepLease(ctx, l, cancel) }()
 	go func() { defer helpers.Done(); w.prune(ctx) }()
+	if w.cfg.WhileLeading != nil {
+		helpers.Add(1)
+		go func() { defer helpers.Done(); w.cfg.WhileLeading(ctx) }()
+	}
 	err := w.store.FollowChanges(ctx, w.cfg.DB, feedName, w.journal.handle)
 	if cause := context.Cause(ctx); cause != nil && parent.Err() == nil {
 		err = cause // the lease was lost
@@ -180,6 +197,14 @@ func (w *Watcher) prune(ctx context.Context) {
 
 func (w *Watcher) pruneOnce(ctx context.Context) error {
 	cutoff := w.cfg.Now().Add(-w.cfg.Retention).UnixMilli()
+	var keepFrom int64 // log documents from this one on stay until the backlog limit
+	if w.cfg.KeepFrom != nil {
+		var err error
+		if keepFrom, err = w.cfg.KeepFrom(ctx); err != nil {
+			return fmt.Errorf("what the log's readers still need: %w", err)
+		}
+	}
+	hardCutoff := w.cfg.Now().Add(-w.cfg.MaxBacklog).UnixMilli()
 	for {
 		docs, err := w.store.SystemDocRange(ctx, w.cfg.DB, logPrefix, logEnd, 100)
 		if err != nil || len(docs) == 0 {
@@ -187,7 +212,11 @@ func (w *Watcher) pruneOnce(ctx context.Context) error {
 		}
 		var gone []recording.Doc
 		for _, d := range docs {
-			if at, ok := d.Int("logged_at"); !ok || at >= cutoff {
+			at, ok := d.Int("logged_at")
+			if !ok || at >= cutoff {
+				break
+			}
+			if seq, _ := strconv.ParseInt(strings.TrimPrefix(d.ID(), logPrefix), 10, 64); keepFrom > 0 && seq >= keepFrom && at >= hardCutoff {
 				break
 			}
 			gone = append(gone, recording.Doc{"_id": d.ID(), "_rev": d.Rev(), "_deleted": true})

@@ -29,6 +29,8 @@ type Metrics struct {
 	retention     *Retention
 	eventsOnce    sync.Once
 	events        *Events
+	webhooksOnce  sync.Once
+	webhooks      *Webhooks
 }
 
 // New registers every collector, plus the Go runtime and process collectors.
