@@ -117,6 +117,47 @@ func TestTailResumesPastPrunedEvents(t *testing.T) {
 	}
 }
 
+// The retention spares the log documents a reader still needs (KeepFrom), until they are
+// older than MaxBacklog.
+func TestPruneSparesWhatReadersNeed(t *testing.T) {
+	s := openEmbedded(t)
+	writeLog(t, s, "events", 10, time.Now().Add(-48*time.Hour)) // all past the 24 h retention
+	keepFrom := int64(4)
+	cfg := Config{DB: "events", Retention: 24 * time.Hour, Lease: time.Minute, Instance: "x",
+		KeepFrom: func(context.Context) (int64, error) { return keepFrom, nil }, MaxBacklog: 72 * time.Hour}
+	w, err := NewWatcher(s, cfg, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.pruneOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := firstBatch(context.Background(), s, "events"); first != 4 {
+		t.Fatalf("oldest document after pruning with a reader at 4: %d, want 4", first)
+	}
+	keepFrom = 0 // no reader needs anything: the retention alone decides
+	if err := w.pruneOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := firstBatch(context.Background(), s, "events"); first != 0 {
+		t.Fatalf("oldest document after pruning with no reader: %d, want none", first)
+	}
+
+	// past the backlog limit, a reader's need no longer keeps them
+	writeLog(t, s, "events", 3, time.Now().Add(-100*time.Hour))
+	keepFrom = 1
+	if err := w.pruneOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if first, _ := firstBatch(context.Background(), s, "events"); first != 0 {
+		t.Fatalf("documents older than the backlog limit kept: oldest %d", first)
+	}
+	if _, err := NewWatcher(s, Config{DB: "events", Retention: 24 * time.Hour, Lease: time.Minute, Instance: "x",
+		KeepFrom: cfg.KeepFrom, MaxBacklog: time.Hour}, zap.NewNop(), nil); err == nil {
+		t.Error("a backlog limit shorter than the retention was accepted")
+	}
+}
+
 func TestEventIDs(t *testing.T) {
 	id := eventID(position{42, 3}, "acc", "rec", "2-b", Deleted)
 	p, ok := positionOf(id)

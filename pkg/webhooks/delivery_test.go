@@ -193,7 +193,7 @@ func TestDisabledAfterFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := events.NewWatcher(r.store, events.Config{DB: r.db, Retention: time.Hour, Lease: 2 * time.Second, Instance: "a",
+		w, err := events.NewWatcher(r.store, events.Config{DB: r.db, Retention: time.Hour, Lease: testLease, Instance: "a",
 			WhileLeading: d.Run, KeepFrom: d.KeepFrom, MaxBacklog: time.Hour}, zaptest.NewLogger(t), nil)
 		if err != nil {
 			t.Fatal(err)

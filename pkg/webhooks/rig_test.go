@@ -64,6 +64,11 @@ func asBackend(t *testing.T, s any) backend {
 	return b
 }
 
+// testLease is short, for takeovers within a test, and long enough that a loaded cluster
+// (writes to three nodes, tests in parallel) renews it in time: a leader that loses it by
+// mistake hands over mid-delivery, and a few events come twice (at least once).
+const testLease = 5 * time.Second
+
 // testConfig delivers fast: retries after tens of milliseconds.
 func testConfig(db string) webhooks.Config {
 	return webhooks.Config{DB: db, Scan: 100 * time.Millisecond, RetryBase: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond,
@@ -102,8 +107,10 @@ func newRig(t *testing.T, s backend) *rig {
 }
 
 // runTail starts a tail of the rig's log until the test ends.
-func (r *rig) runTail() *events.Tail {
-	tail := events.NewTail(r.store, r.db, 50*time.Millisecond, zaptest.NewLogger(r.t))
+func (r *rig) runTail() *events.Tail { return r.runTailOn(r.store) }
+
+func (r *rig) runTailOn(store backend) *events.Tail {
+	tail := events.NewTail(store, r.db, 50*time.Millisecond, zaptest.NewLogger(r.t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); tail.Run(ctx) }()
@@ -120,15 +127,21 @@ func (r *rig) runTail() *events.Tail {
 // returns what stops it, as a kill would: the lease is given back only when graceful.
 func (r *rig) instance(name string, poster webhooks.Poster) (stop func()) {
 	r.t.Helper()
-	tail := r.runTail()
+	return r.instanceOn(r.store, name, poster)
+}
+
+// instanceOn is instance with a store of its own (a connection that can be cut).
+func (r *rig) instanceOn(store backend, name string, poster webhooks.Poster) (stop func()) {
+	r.t.Helper()
+	tail := r.runTailOn(store)
 	if poster == nil {
 		poster = r.sender
 	}
-	d, err := webhooks.NewDispatcher(r.store, tail, poster, testConfig(r.db), zaptest.NewLogger(r.t).Named(name), nil)
+	d, err := webhooks.NewDispatcher(store, tail, poster, testConfig(r.db), zaptest.NewLogger(r.t).Named(name), nil)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	w, err := events.NewWatcher(r.store, events.Config{DB: r.db, Retention: time.Hour, Lease: 2 * time.Second, Instance: name,
+	w, err := events.NewWatcher(store, events.Config{DB: r.db, Retention: time.Hour, Lease: testLease, Instance: name,
 		WhileLeading: d.Run, KeepFrom: d.KeepFrom, MaxBacklog: 2 * time.Hour}, zaptest.NewLogger(r.t).Named(name), nil)
 	if err != nil {
 		r.t.Fatal(err)
