@@ -347,6 +347,7 @@ func (b *bench) runCases(ctx context.Context) error {
 		{"index", b.caseIndex},
 		{"retention", b.caseRetention},
 		{"events", b.caseEvents},
+		{"webhooks", b.caseWebhooks},
 		{"gobench", b.caseGoBench},
 	}
 	for _, c := range cases {

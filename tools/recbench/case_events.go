@@ -37,13 +37,19 @@ func (b *bench) caseEvents(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.note("Events, 10 recordings/s for 20 s", "%s", trickle.summary())
+	b.note("Events, 10 recordings/s for 20 s", "%s", trickle.summary("the stream"))
 	sustained, err := b.eventsPhase(ctx, stream, 100, b.cfg.eventsDur)
 	if err != nil {
 		return err
 	}
-	b.note(fmt.Sprintf("Events, 100 recordings/s for %v", b.cfg.eventsDur), "%s", sustained.summary())
+	b.note(fmt.Sprintf("Events, 100 recordings/s for %v", b.cfg.eventsDur), "%s", sustained.summary("the stream"))
 	return nil
+}
+
+// receipts says when a recording's recording.created reached the bench: the event stream,
+// or the webhook receiver.
+type receipts interface {
+	receivedAt(id string) (time.Time, bool)
 }
 
 // eventStream reads recording.created events and notes when each recording's came.
@@ -101,7 +107,7 @@ func (s *eventStream) receivedAt(id string) (time.Time, bool) {
 	return t, ok
 }
 
-// eventsRun is one phase's writes and what the stream said of them.
+// eventsRun is one phase's writes and when their events came.
 type eventsRun struct {
 	rate     int
 	written  []time.Time
@@ -111,7 +117,7 @@ type eventsRun struct {
 }
 
 // eventsPhase writes rate recordings a second for d, then waits for their events.
-func (b *bench) eventsPhase(ctx context.Context, s *eventStream, rate int, d time.Duration) (*eventsRun, error) {
+func (b *bench) eventsPhase(ctx context.Context, s receipts, rate int, d time.Duration) (*eventsRun, error) {
 	month := recording.MonthOf(time.Now().UTC())
 	db := recording.MonthDBName(b.set.accountID, month)
 	audio := base64.StdEncoding.EncodeToString([]byte("ID3\x03\x00\x00\x00\x00\x00\x00 bench audio"))
@@ -191,9 +197,10 @@ func (b *bench) eventsPhase(ctx context.Context, s *eventStream, rate int, d tim
 	return r, nil
 }
 
-func (r *eventsRun) summary() string {
+// summary names where the events were received: "the stream", "the webhook".
+func (r *eventsRun) summary(to string) string {
 	all, missing := quantiles(r.lags)
-	out := fmt.Sprintf("%d written; lag from the write to the stream p50 %s, p99 %s, max %s", len(r.lags), all[0], all[1], all[2])
+	out := fmt.Sprintf("%d written; lag from the write to %s p50 %s, p99 %s, max %s", len(r.lags), to, all[0], all[1], all[2])
 	if missing > 0 {
 		out += fmt.Sprintf("; %d never came", missing)
 	}

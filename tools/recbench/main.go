@@ -102,7 +102,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.scaleDur, "scale-duration", time.Second, "time bound of one side of one scale run")
 	fs.IntVar(&c.retentionN, "retention-recordings", 10000, "recordings of the retention case's account, half of them pvt_deleted: what every sweep purges")
 	retBatches := fs.String("retention-batch", "100", "sweeper BatchSizes of the retention case, at most 1000 (each one adds about a minute: \"100,1000\")")
-	only := fs.String("only", "", "comma-separated cases to run: list,paging,download,bulk,scale,index,retention,events,gobench (default: all)")
+	only := fs.String("only", "", "comma-separated cases to run: list,paging,download,bulk,scale,index,retention,events,webhooks,gobench (default: all)")
 	fs.StringVar(&c.out, "out", "docs/BENCHMARKS.md", "report to write (\"\": none)")
 	fs.StringVar(&c.rawDir, "profile-dir", filepath.Join(os.TempDir(), "recbench-profiles"), "where the CPU and allocation profiles of missed targets go")
 	fs.StringVar(&c.goBench, "gobench", "./pkg/crossbar/ ./pkg/recording/", "packages whose Go benchmarks run too (\"\": none)")
@@ -110,7 +110,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.goBenchTime, "gobench-time", "100ms", "go test -benchtime for the Go benchmarks")
 	fs.BoolVar(&c.profile, "profile", true, "profile the service in-process for every missed target")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (store files, binary)")
-	fs.DurationVar(&c.eventsDur, "events-duration", time.Minute, "how long the events case writes 100 recordings a second")
+	fs.DurationVar(&c.eventsDur, "events-duration", time.Minute, "how long the events and webhooks cases write 100 recordings a second")
 	fs.BoolVar(&c.hold, "hold", false, "after setup, print the servers' addresses and wait for ^C instead of measuring (to probe by hand)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -65,6 +65,7 @@ func serviceEnv(couchURL, dbPath string, wideDays int) []string {
 	env := []string{
 		`RECORDINGS_AUTH_TOKENS=[{"token":"` + benchToken + `","all_accounts":true}]`,
 		"RECORDINGS_LOG_LEVEL=warn",
+		"RECORDINGS_WEBHOOKS_ALLOWED_HOSTS=127.0.0.1", // the webhooks case's receiver is on loopback
 	}
 	if wideDays > 0 {
 		env = append(env, "RECORDINGS_LISTING_MAX_RANGE_S="+strconv.Itoa(wideDays*24*3600))
