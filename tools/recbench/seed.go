@@ -252,6 +252,12 @@ func seedCouch(ctx context.Context, c *couchClient, o demo.Options) (*dataSet, e
 	if err := dropMonths(ctx, c, demo.AccountID(0), o); err != nil {
 		return nil, err
 	}
+	// The events database of an earlier run knows the recordings just dropped: a watcher
+	// resuming from it would read the re-seeded month databases as 30,000 new recordings and
+	// delay the live events the events and webhooks cases time.
+	if code, err := c.doJSON(ctx, http.MethodDelete, []string{eventsDB}, nil, nil, nil); err != nil && code != http.StatusNotFound {
+		return nil, err
+	}
 	bl := &bulkLoader{Store: s, c: c, batch: 1000, pending: map[recording.Month][]recording.Doc{},
 		byID: map[string]recording.Doc{}, ready: map[recording.Month]bool{}}
 	set := &dataSet{opts: o, accountID: demo.AccountID(0)}
@@ -262,6 +268,9 @@ func seedCouch(ctx context.Context, c *couchClient, o demo.Options) (*dataSet, e
 	}
 	return set, bl.flushAll(ctx, set.accountID)
 }
+
+// eventsDB is the service's events database by default (events.database).
+const eventsDB = "recordingsd_events"
 
 // dropMonths deletes the account's month databases around the data set's span, so that a
 // new seeding starts from nothing (seeding different sizes writes different ids).
