@@ -53,7 +53,11 @@ func classify(prev *known, c recording.Change, watchingSince int64) ([]happening
 		if !prev.Announced || prev.KazooDeleted {
 			return nil, next // never announced, or already told deleted
 		}
-		return []happening{{Type: Deleted, Reason: ReasonHardDeleted}}, next
+		reason := ReasonHardDeleted
+		if c.Doc != nil && c.Doc[recording.DeletedBy] == recording.DeletedByRetention {
+			reason = ReasonRetention
+		}
+		return []happening{{Type: Deleted, Reason: reason}}, next
 	}
 	doc := c.Doc
 	next := known{

@@ -91,6 +91,13 @@ func TestClassifyEdges(t *testing.T) {
 		{name: "first seen with audio on a storage provider", change: change("1-a", map[string]any{"pvt_attachments": audio}), want: []happening{{Type: Created}}},
 		{name: "a hard delete of a recording never seen", change: gone("3-c")},
 		{name: "a hard delete of a recording never announced", prev: &known{DocRev: "1-a"}, change: gone("2-b")},
+		{name: "a purge after the announcement", prev: announced(nil),
+			change: func() recording.Change {
+				c := gone("3-c")
+				c.Doc = recording.Doc{"_id": c.ID, "_rev": "3-c", "_deleted": true, recording.DeletedBy: recording.DeletedByRetention}
+				return c
+			}(),
+			want: []happening{{Type: Deleted, Reason: ReasonRetention}}},
 		{name: "a hard delete after the announcement", prev: announced(nil), change: gone("3-c"),
 			want: []happening{{Type: Deleted, Reason: ReasonHardDeleted}},
 			check: func(t *testing.T, k known) {

@@ -36,7 +36,8 @@ func (t Type) Valid() bool {
 // Reasons of recording.deleted, in data.reason.
 const (
 	ReasonKazooDeleted = "pvt_deleted" // Kazoo's own delete: the document is marked, kept for its cleanup
-	ReasonHardDeleted  = "hard_delete" // the document is gone (a DELETE, Kazoo's cleanup, or a purge)
+	ReasonHardDeleted  = "hard_delete" // the document is gone (a DELETE, or Kazoo's cleanup)
+	ReasonRetention    = "retention"   // the retention sweeper purged it
 )
 
 // Event is what a receiver gets: the payload of a webhook delivery and of a stream message.

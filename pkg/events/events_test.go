@@ -270,6 +270,21 @@ func TestEventsOfWrites(t *testing.T) {
 			t.Errorf("hard delete: data %v", e.Data)
 		}
 
+		// A third, purged by the retention sweeper: its tombstone says so.
+		old := newRecording(nil)
+		oldRev := r.put(old)
+		oldRev = r.attach(old.ID(), oldRev)
+		expect(old.ID(), events.Created)
+		purger := any(s).(recording.Purger)
+		month, _ := recording.ParseRecordingID(old.ID())
+		if res, err := purger.DeleteMany(context.Background(), recording.MonthDB{AccountID: r.account, Month: month},
+			[]recording.DocRef{{ID: old.ID(), Rev: oldRev}}); err != nil || res[0].Err != nil {
+			t.Fatal(res, err)
+		}
+		if e := expect(old.ID(), events.Deleted); e.Data["reason"] != events.ReasonRetention {
+			t.Errorf("purge: reason %v", e.Data["reason"])
+		}
+
 		for _, e := range all {
 			if strings.Contains(fmt.Sprint(e.Data), "s3cr3t") || strings.Contains(fmt.Sprint(e.Data), "AKIAEXAMPLE") {
 				t.Errorf("an event carries storage credentials: %v", e.Data)

@@ -8,8 +8,8 @@ type Change struct {
 	AccountID string
 	ID        string // the recording id (its month database follows from it)
 	Rev       string
-	// Deleted: the document was removed (a hard delete or a purge). Doc is then nil: CouchDB
-	// keeps only the id and revision of a deleted document.
+	// Deleted: the document was removed (a hard delete or a purge). Doc is then its
+	// tombstone: nil or {_id, _rev, _deleted}, plus DeletedBy when the service said why.
 	Deleted bool
 	Doc     Doc
 }

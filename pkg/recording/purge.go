@@ -105,6 +105,13 @@ type DocRef struct {
 	Rev string
 }
 
+// DeletedBy is the field a deletion of the service's leaves in the document's tombstone (its
+// only body: CouchDB keeps what a deletion writes), saying why it went.
+const (
+	DeletedBy          = "pvt_deleted_by"
+	DeletedByRetention = "retention" // the retention sweeper purged it
+)
+
 // Purger is what the retention sweeper needs from a backend, next to Store: the month
 // databases, their purge indexes, bulk hard deletes, and a conditional write for the
 // sweeper's own bookkeeping document. Every backend implements it with the same behaviour,
@@ -122,7 +129,8 @@ type Purger interface {
 	// DeleteMany hard-deletes documents of one month database, each at the revision given,
 	// inline attachments included, in one round trip (CouchDB takes a second one only to
 	// tell a stale revision from a document already gone). The results follow refs: each
-	// ok or its own error (EConflict when the revision is stale, ENotFound when gone).
+	// ok or its own error (EConflict when the revision is stale, ENotFound when gone). Each
+	// tombstone says DeletedBy: DeletedByRetention, so the events it makes can say why.
 	DeleteMany(ctx context.Context, db MonthDB, refs []DocRef) ([]DocResult, error)
 
 	// SystemDoc loads a document of a system database (see AuthStore).

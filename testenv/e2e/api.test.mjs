@@ -8,6 +8,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   buildQuery, fetchPage, firstCursors, maxRangeFromError, numberCandidates, slices, SLICE_SECONDS, ApiError,
+  EventStreamParser,
 } from '../../pkg/ui/static/api.js';
 
 const DAY = 86400;
@@ -144,4 +145,27 @@ test('a narrower server limit is read from its date_range error', () => {
   assert.equal(maxRangeFromError(err), 86400);
   assert.match(err.message, /^400 validation error: created_from \(date_range\): created_to 99/);
   assert.equal(maxRangeFromError(new ApiError(401, { message: 'invalid_credentials' })), 0);
+});
+
+test('EventStreamParser: messages from chunks cut anywhere, comments skipped', () => {
+  const got = [];
+  const p = new EventStreamParser((m) => got.push(m));
+  const text = ': heartbeat\n\nid: 1-a\nevent: recording.created\ndata: {"a":1}\n\n'
+    + 'id: 2-b\r\nevent: recording.deleted\r\ndata: line one\r\ndata: line two\r\n\r\ndata: no id\n\n';
+  for (let i = 0; i < text.length; i += 5) p.push(text.slice(i, i + 5)); // chunks cut mid-line and mid-CRLF
+  assert.deepEqual(got, [
+    { id: '1-a', event: 'recording.created', data: '{"a":1}' },
+    { id: '2-b', event: 'recording.deleted', data: 'line one\nline two' },
+    { id: '', event: 'message', data: 'no id' },
+  ]);
+});
+
+test('EventStreamParser: a message is given only once its blank line came', () => {
+  const got = [];
+  const p = new EventStreamParser((m) => got.push(m));
+  p.push('id: 3-c\ndata: {"x":');
+  p.push('2}\n');
+  assert.equal(got.length, 0);
+  p.push('\n');
+  assert.deepEqual(got, [{ id: '3-c', event: 'message', data: '{"x":2}' }]);
 });

@@ -126,6 +126,55 @@ try {
     log(`  ${r.length} recordings in the last 7 days`);
   });
 
+  await run('live: a change made elsewhere shows at once, without a reload', async () => {
+    await page.waitForFunction(() => document.getElementById('live').dataset.state === 'live');
+    assert.equal((await page.textContent('#live')).trim(), '● Live');
+    const target = (await rows()).find((r) => r.state === 'active');
+    assert.ok(target, 'an active recording on the first page');
+    const before = (await rows()).length;
+    const r = await api('PATCH', `/v2/accounts/${ACCOUNT}/recordings/${target.id}`, { data: { soft_delete: {} } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    // soft-deleted recordings are hidden by default: the stream takes its row away
+    await page.waitForFunction((id) => !document.querySelector(`#rows tr[data-id="${id}"]`), target.id, { timeout: 15000 });
+    assert.equal((await rows()).length, before - 1);
+    const back = await api('PATCH', `/v2/accounts/${ACCOUNT}/recordings/${target.id}`, { data: { soft_restore: {} } });
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    await page.click('#filters button[type=submit]');
+    await waitListed();
+    assert.ok((await rows()).some((x) => x.id === target.id), 'restored, it is listed again');
+  });
+
+  await run('live: a new recording arrives on top of the first page', async () => {
+    // The demo writes no recordings of its own: this page's stream is given one recording.created,
+    // shaped from a real recording with a new id, while the listing comes from the service.
+    const first = (await rows())[0];
+    const doc = (await api('GET', `/v2/accounts/${ACCOUNT}/recordings/${first.id}`)).body.data;
+    const now = Math.floor(Date.now() / 1000) + 62167219200;
+    const id = `${doc.id.slice(0, 7)}${'e2e0'.repeat(8)}`;
+    const fresh = { ...doc, id, start: now - 30, caller_id_name: 'Live Arrival', soft_delete: undefined };
+    const payload = { event_id: '0000000000000001-0000-00000000000000e2', event: 'recording.created', account_id: ACCOUNT,
+      recording_id: id, occurred_at: now, data: fresh };
+    const live = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: TIMEZONE, locale: 'en-US' });
+    await live.route('**/recordings/events*', (route) => route.fulfill({
+      status: 200,
+      headers: { 'Content-Type': 'text/event-stream' },
+      body: `: heartbeat\n\nid: ${payload.event_id}\nevent: ${payload.event}\ndata: ${JSON.stringify(payload)}\n\n`,
+    }));
+    const p2 = await live.newPage();
+    await p2.goto(`${BASE}/ui/`);
+    await p2.click('#signin-submit'); // the demo token is prefilled
+    await p2.locator(`#rows tr.is-new[data-id="${id}"]`).waitFor({ timeout: 15000 });
+    const top = await p2.$eval('#rows tr', (tr) => ({ id: tr.dataset.id, text: tr.innerText }));
+    assert.equal(top.id, id, 'the arrival is the first row');
+    assert.match(top.text, /Live Arrival/);
+    assert.match(await p2.textContent('#summary'), /1 new since the page was listed/);
+    const saved = page;
+    page = p2;
+    await shot('02b-live-arrival');
+    page = saved;
+    await live.close();
+  });
+
   let page1;
   await run('90 days, 10 per page: a full first page across 31-day slices', async () => {
     await page.selectOption('#page-size', '10');

@@ -655,7 +655,7 @@ func (f *feed) batch(accountID string, minModified int64, rows []changeRow) ([]r
 			if t := doc.Type(); t != "" && t != recording.TypeCallRecording {
 				continue // a tombstone that kept its body, of another type
 			}
-			out = append(out, recording.Change{AccountID: accountID, ID: r.ID, Rev: rev, Deleted: true})
+			out = append(out, recording.Change{AccountID: accountID, ID: r.ID, Rev: rev, Deleted: true, Doc: doc})
 			continue
 		}
 		if doc == nil || doc.Type() != recording.TypeCallRecording {

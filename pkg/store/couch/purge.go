@@ -158,8 +158,8 @@ func parsePurgeKey(raw json.RawMessage) (recording.PurgeKey, error) {
 	return recording.PurgeKey{Reason: recording.PurgeReason(reason), At: at, ID: id}, nil
 }
 
-// DeleteMany writes a deletion stub ({_id, _rev, _deleted}) per ref with one _bulk_docs
-// request: CouchDB then keeps neither the body nor the inline attachments. A ref without an
+// DeleteMany writes a deletion stub ({_id, _rev, _deleted, pvt_deleted_by}) per ref with one
+// _bulk_docs request: CouchDB then keeps neither the body nor the inline attachments. A ref without an
 // id or revision is refused on its own, as Delete refuses one.
 func (s *Store) DeleteMany(ctx context.Context, db recording.MonthDB, refs []recording.DocRef) ([]recording.DocResult, error) {
 	dbName, err := recording.MonthDatabase(db.AccountID, db.Month)
@@ -180,7 +180,8 @@ func (s *Store) DeleteMany(ctx context.Context, db recording.MonthDB, refs []rec
 			results[i].Err = recording.Errorf(recording.EConflict, "recording %s: document update conflict (no revision given)", ref.ID)
 			continue
 		}
-		send = append(send, map[string]any{"_id": ref.ID, "_rev": ref.Rev, "_deleted": true})
+		send = append(send, map[string]any{"_id": ref.ID, "_rev": ref.Rev, "_deleted": true,
+			recording.DeletedBy: recording.DeletedByRetention})
 		sendIDs = append(sendIDs, ref.ID)
 		sendIdx = append(sendIdx, i)
 	}

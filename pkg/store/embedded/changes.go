@@ -447,7 +447,7 @@ func resolveChange(tx *bolt.Tx, dbs map[string]*database, e changeEntry) (record
 	case cur.rev() != e.rev:
 		return change, false, nil
 	case cur.deleted:
-		change.Deleted = true
+		change.Deleted, change.Doc = true, cur.doc
 	case cur.doc.Type() == recording.TypeCallRecording:
 		change.Doc = cur.doc
 	default:

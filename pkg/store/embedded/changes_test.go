@@ -592,7 +592,7 @@ func TestConcurrentWritersSequences(t *testing.T) {
 			t.Fatalf("%s delivered at generation %d after %d", c.ID, gen, seen[c.ID])
 		}
 		seen[c.ID] = gen
-		if c.Deleted != (gen == 3) || c.Deleted != (c.Doc == nil) {
+		if c.Deleted != (gen == 3) || c.Doc == nil || c.Deleted != (c.Doc["_deleted"] == true) {
 			t.Fatalf("%s delivered with Deleted %v at %s", c.ID, c.Deleted, c.Rev)
 		}
 	}

@@ -169,7 +169,7 @@ func (s *Store) Delete(ctx context.Context, accountID, id, rev string) error {
 		if err != nil {
 			return err
 		}
-		_, err = deleteDoc(db, id, rev, what)
+		_, err = deleteDoc(db, id, rev, nil, what)
 		return err
 	})
 }
@@ -184,8 +184,9 @@ func checkDeleteRev(rev, what string) error {
 }
 
 // deleteDoc deletes id from db (nil: missing) at revision rev, as CouchDB does, and
-// returns the tombstone's revision. Only a *recording.Error comes before anything is written.
-func deleteDoc(db *database, id, rev, what string) (string, error) {
+// returns the tombstone's revision; the tombstone keeps the fields of keep. Only a
+// *recording.Error comes before anything is written.
+func deleteDoc(db *database, id, rev string, keep recording.Doc, what string) (string, error) {
 	if db == nil {
 		return "", notFound(what)
 	}
@@ -200,7 +201,11 @@ func deleteDoc(db *database, id, rev, what string) (string, error) {
 	if rev != cur.rev() {
 		return "", conflict(what)
 	}
-	return writeDoc(db, id, cur, recording.Doc{"_id": id, "_deleted": true}, nil, what)
+	tombstone := recording.Doc{"_id": id, "_deleted": true}
+	for k, v := range keep {
+		tombstone[k] = v
+	}
+	return writeDoc(db, id, cur, tombstone, nil, what)
 }
 
 // PutRecording creates the recording's month database (with its indexes) when

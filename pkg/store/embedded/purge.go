@@ -88,6 +88,9 @@ func (s *Store) PurgeCandidates(ctx context.Context, m recording.MonthDB, q reco
 	return out, nil
 }
 
+// retentionTombstone is what a purge leaves of a recording: why it went.
+var retentionTombstone = recording.Doc{recording.DeletedBy: recording.DeletedByRetention}
+
 // DeleteMany deletes the documents in one transaction, each as Delete would; a missing
 // database fails every one with ENotFound.
 func (s *Store) DeleteMany(ctx context.Context, m recording.MonthDB, refs []recording.DocRef) ([]recording.DocResult, error) {
@@ -120,7 +123,7 @@ func (s *Store) DeleteMany(ctx context.Context, m recording.MonthDB, refs []reco
 			return err
 		}
 		return writeEach(results, func(i int) (string, error) {
-			return deleteDoc(db, refs[i].ID, refs[i].Rev, "recording "+refs[i].ID)
+			return deleteDoc(db, refs[i].ID, refs[i].Rev, retentionTombstone, "recording "+refs[i].ID)
 		})
 	})
 	if err != nil {

@@ -46,9 +46,7 @@ func writeDoc(db *database, id string, cur *storedDoc, doc recording.Doc, upload
 	for k, v := range doc {
 		switch {
 		case !strings.HasPrefix(k, "_"):
-			if !deleted { // a deletion keeps nothing but the tombstone
-				body[k] = v
-			}
+			body[k] = v // a deletion keeps what it says (a tombstone's own fields)
 		case !specialFields[k]:
 			return "", invalid("%s: bad special document member %s", what, k)
 		}

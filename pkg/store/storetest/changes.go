@@ -325,6 +325,17 @@ func testFollowChanges(t *testing.T, s Backend) {
 	if err := s.Delete(ctx, account, gone.ID(), goneRev1); err != nil {
 		t.Fatal(err)
 	}
+	// The retention sweeper's purge: its tombstone says why.
+	purger, ok := any(s).(recording.Purger)
+	if !ok {
+		t.Fatalf("%T has no DeleteMany", s)
+	}
+	purged := recordingDoc(newRecordingID(month), now, modified(recording.ToGregorian(time.Now())))
+	purgedRev1 := mustPutRecording(t, s, account, purged)
+	if res, err := purger.DeleteMany(ctx, recording.MonthDB{AccountID: account, Month: month},
+		[]recording.DocRef{{ID: purged.ID(), Rev: purgedRev1}}); err != nil || res[0].Err != nil {
+		t.Fatal(res, err)
+	}
 	// Another type of document in a month database (Kazoo keeps CDRs there): never delivered.
 	cdr := recordingDoc(newRecordingID(month), now, map[string]any{"pvt_type": "cdr", "pvt_modified": jsonInt(now)})
 	mustPutRecording(t, s, account, cdr)
@@ -339,8 +350,20 @@ func testFollowChanges(t *testing.T, s Backend) {
 	f.waitFor("the service's update", atRev(ours.ID(), oursRev2, false))
 	f.waitFor("the hard delete", func(seen map[string]recording.Change) error {
 		c, ok := seen[gone.ID()]
-		if !ok || !c.Deleted || c.Doc != nil || generation(t, c.Rev) != 2 {
-			return fmt.Errorf("%s: %+v, want deleted at generation 2 without a body", gone.ID(), c)
+		if !ok || !c.Deleted || generation(t, c.Rev) != 2 {
+			return fmt.Errorf("%s: %+v, want deleted at generation 2", gone.ID(), c)
+		}
+		for k := range c.Doc {
+			if !strings.HasPrefix(k, "_") {
+				return fmt.Errorf("%s: tombstone %v kept the body's %s", gone.ID(), c.Doc, k)
+			}
+		}
+		return nil
+	})
+	f.waitFor("the purge, saying why", func(seen map[string]recording.Change) error {
+		c, ok := seen[purged.ID()]
+		if !ok || !c.Deleted || c.Doc[recording.DeletedBy] != recording.DeletedByRetention || c.Doc["caller_id_number"] != nil {
+			return fmt.Errorf("%s: %+v, want deleted with only %s: %s", purged.ID(), c, recording.DeletedBy, recording.DeletedByRetention)
 		}
 		return nil
 	})

@@ -294,3 +294,93 @@ export function maxRangeFromError(err) {
   const m = typeof v === 'string' && /more than (\d+) seconds/.exec(v);
   return m ? Number(m[1]) : 0;
 }
+
+// ---- live events ------------------------------------------------------------------------
+
+/**
+ * EventStreamParser turns the text of a Server-Sent Events stream, in chunks as they come,
+ * into messages {id, event, data}; comment lines (heartbeats) are skipped.
+ */
+export class EventStreamParser {
+  constructor(onMessage) {
+    this.onMessage = onMessage;
+    this.buffer = '';
+    this.reset();
+  }
+
+  reset() { this.message = { id: '', event: 'message', data: [] }; }
+
+  push(text) {
+    this.buffer += text;
+    let nl;
+    while ((nl = this.buffer.search(/\r\n|\r|\n/)) >= 0) {
+      if (nl === this.buffer.length - 1 && this.buffer[nl] === '\r') break; // its \n may be in the next chunk
+      const line = this.buffer.slice(0, nl);
+      this.buffer = this.buffer.slice(nl + (this.buffer.startsWith('\r\n', nl) ? 2 : 1));
+      this.line(line);
+    }
+  }
+
+  line(line) {
+    if (line === '') {
+      if (this.message.data.length) {
+        this.onMessage({ id: this.message.id, event: this.message.event, data: this.message.data.join('\n') });
+      }
+      this.reset();
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (field === 'data') this.message.data.push(value);
+    else if (field === 'event') this.message.event = value;
+    else if (field === 'id') this.message.id = value;
+  }
+}
+
+/**
+ * followEvents reads an account's recording events until signal aborts: a fetch (EventSource
+ * cannot send the token header) that reconnects after a failure, resuming with Last-Event-ID.
+ * onEvent gets each event's payload; onState 'connecting', 'live' or 'retrying' (with why).
+ */
+export async function followEvents(client, account, { onEvent, onState = () => {}, signal, retryMs = 1000 }) {
+  let last = '';
+  let wait = retryMs;
+  while (!signal.aborted) {
+    onState('connecting');
+    try {
+      const headers = { 'X-Auth-Token': client.token, Accept: 'text/event-stream' };
+      if (last) headers['Last-Event-ID'] = last;
+      const resp = await client.fetch(new URL(`/v2/accounts/${account}/recordings/events`, location.origin),
+        { headers, signal, cache: 'no-store' });
+      if (!resp.ok) {
+        let env = null;
+        try { env = await resp.json(); } catch { /* not an envelope */ }
+        throw new ApiError(resp.status, env);
+      }
+      onState('live');
+      wait = retryMs;
+      const parser = new EventStreamParser((m) => {
+        if (m.id) last = m.id;
+        try { onEvent(JSON.parse(m.data)); } catch { /* a payload we cannot read */ }
+      });
+      const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        parser.push(value);
+      }
+      throw new Error('the stream ended');
+    } catch (err) {
+      if (signal.aborted) return;
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403 || err.status === 404)) {
+        onState('off', err); // no stream for this token or server: nothing to retry
+        return;
+      }
+      onState('retrying', err);
+      await new Promise((resolve) => { setTimeout(resolve, wait); });
+      wait = Math.min(wait * 2, 30000);
+    }
+  }
+}

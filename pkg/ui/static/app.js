@@ -3,7 +3,7 @@
 // public API (/v2/accounts/{id}/recordings…) is used.
 
 import {
-  ApiError, Client, buildQuery, fetchPage, firstCursors, fromGregorian, maxRangeFromError, SLICE_SECONDS, toGregorian,
+  ApiError, Client, buildQuery, fetchPage, firstCursors, followEvents, fromGregorian, maxRangeFromError, SLICE_SECONDS, toGregorian,
 } from './api.js';
 
 const TOKEN_KEY = 'recordingsd.token'; // sessionStorage: this tab only, gone when it closes
@@ -27,6 +27,10 @@ const state = {
   playing: '',
   loading: null, // AbortController of the listing in flight
   width: SLICE_SECONDS,
+  live: null, // AbortController of the account's event stream
+  liveAccount: '',
+  arrived: new Set(), // ids of rows that came from the stream since the last listing
+  pending: [], // events that came while a listing was in flight: applied once it lands
 };
 
 const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
@@ -110,6 +114,7 @@ async function init() {
 }
 
 function showSignIn(message, { refused = false } = {}) {
+  stopLive();
   state.client = null;
   sessionStorage.removeItem(TOKEN_KEY);
   closePlayer();
@@ -204,6 +209,7 @@ async function reload(fromSignIn) {
     return false;
   }
   state.query = query;
+  if (state.liveAccount !== query.account) startLive(query.account);
   state.pages = [firstCursors(query)];
   state.pageIndex = 0;
   state.selected.clear();
@@ -224,11 +230,13 @@ async function loadPage({ fromSignIn = false, keepNotice = false } = {}) {
     const page = await fetchPage(state.client, state.query, cursors, state.pageSize, ctl.signal);
     if (ctl.signal.aborted) return false;
     state.items = page.items;
+    state.arrived.clear();
     state.next = page.next;
     state.pages.length = state.pageIndex + 1;
     for (const id of [...state.selected]) if (!page.items.some((d) => d.id === id)) state.selected.delete(id);
     learnOwners(page.items);
     render();
+    for (const e of state.pending.splice(0)) applyEvent(e);
     return true;
   } catch (err) {
     if (err.name === 'AbortError') return false;
@@ -353,7 +361,8 @@ function renderRow(doc) {
   const act = (label, cls, fn, extra = {}) => h('button', { type: 'button', class: cls, onclick: fn, 'aria-label': `${label}: ${desc}`, ...extra }, label);
   return h('tr', {
     dataset: { id, start: String(doc.start || ''), state: deleted ? 'soft-deleted' : 'active' },
-    class: [deleted ? 'is-deleted' : '', state.playing === id ? 'is-playing' : '', state.selected.has(id) ? 'is-selected' : ''].join(' ').trim(),
+    class: [deleted ? 'is-deleted' : '', state.playing === id ? 'is-playing' : '', state.selected.has(id) ? 'is-selected' : '',
+      state.arrived.has(id) ? 'is-new' : ''].join(' ').trim(),
   },
   h('td', { class: 'sel' }, h('input', {
     type: 'checkbox', 'aria-label': `Select ${desc}`, checked: state.selected.has(id),
@@ -375,6 +384,81 @@ function renderRow(doc) {
     act('Download', 'download', (e) => download(doc, e.currentTarget), { disabled: !hasAudio }),
     deleted ? act('Restore', 'restore', () => single('restore', doc)) : act('Soft delete', 'soft-delete', () => single('soft_delete', doc)),
     act('Delete', 'delete danger', () => confirmDelete(doc, desc))));
+}
+
+// ---- live events -------------------------------------------------------------------------
+
+// startLive follows the account's recording events, so that the page shows what happens
+// while it is open: new recordings on the first page, and changes to the rows shown.
+function startLive(account) {
+  stopLive();
+  const ctl = new AbortController();
+  state.live = ctl;
+  state.liveAccount = account;
+  followEvents(state.client, account, {
+    signal: ctl.signal,
+    onEvent: applyEvent,
+    onState: (s, err) => { if (state.live === ctl) showLive(s, err); },
+  });
+}
+
+function stopLive() {
+  state.live?.abort();
+  state.live = null;
+  state.liveAccount = '';
+  state.pending = [];
+  showLive('off');
+}
+
+function showLive(s, err) {
+  const el = $('live');
+  el.dataset.state = s;
+  el.hidden = s === 'off';
+  el.textContent = { connecting: 'Connecting…', live: '● Live', retrying: 'Reconnecting…' }[s] || '';
+  el.title = s === 'retrying' && err ? `The live stream failed (${describe(err)}); retrying.` : 'New recordings appear here as they arrive.';
+}
+
+// applyEvent puts an event into the rows shown: a new recording goes on top of the first page
+// when the filters would list it; a change replaces its row; a deletion removes it.
+function applyEvent(e) {
+  if (!state.query || e.account_id !== state.query.account || !e.data) return;
+  if (state.loading) {
+    if (state.pending.length < 1000) state.pending.push(e); // past that, the listing itself is newer
+    return;
+  }
+  const at = state.items.findIndex((d) => d.id === e.recording_id);
+  const hidden = e.data.soft_delete && !$('show-deleted').checked;
+  switch (e.event) {
+    case 'recording.created':
+      if (at >= 0 || !listedHere(e.data)) return;
+      state.items.unshift(e.data);
+      state.arrived.add(e.recording_id);
+      learnOwners([e.data]);
+      break;
+    case 'recording.deleted':
+      if (at < 0) return;
+      state.items.splice(at, 1);
+      break;
+    default: // updated, soft_deleted, restored
+      if (at < 0) return;
+      if (hidden) state.items.splice(at, 1);
+      else state.items[at] = e.data;
+  }
+  render();
+  if (state.arrived.size) {
+    $('summary').textContent = `${describeWindow()} · ${state.arrived.size} new since the page was listed`;
+  }
+}
+
+// listedHere: the first page of the current listing would hold this new recording.
+function listedHere(doc) {
+  const q = state.query;
+  if (state.pageIndex !== 0 || (doc.soft_delete && !$('show-deleted').checked)) return false;
+  if (q.user && doc.owner_id !== q.user) return false;
+  if ($('direction').value && doc.direction !== $('direction').value) return false;
+  if ($('number').value.trim()) return false; // the number filter's matching is the server's: a reload shows it
+  const start = Number(doc.start || 0);
+  return !start || (start >= q.from && start <= q.to);
 }
 
 function toggleSelected(id, on) {
