@@ -28,17 +28,7 @@ func TestClusterNodeDown(t *testing.T) {
 	deleted := f.addRecording(rec{})
 	f.serveStore(openCouchAt(c.NodeURL(1), requestTimeout)(t))
 
-	c.StopNode(2)
-	if resp, err := http.Get(c.NodeURL(2) + "/_up"); err == nil {
-		resp.Body.Close()
-		t.Fatalf("node 2 still answers after StopNode: %d", resp.StatusCode)
-	}
-	down := true
-	t.Cleanup(func() {
-		if down {
-			c.StartNode(2) // the cluster stays whole for whoever runs next
-		}
-	})
+	node2Back := c.NodeDown(2)
 
 	// Every answer comes within the request timeout: no hang, and no 5xx.
 	call := func(what, method, path string, body any, want int, headers ...string) response {
@@ -90,8 +80,7 @@ func TestClusterNodeDown(t *testing.T) {
 		t.Errorf("listing after the writes, node 2 down: %v", got)
 	}
 
-	c.StartNode(2)
-	down = false
+	node2Back()
 	back := time.Now()
 	f.serveStore(openCouchAt(c.NodeURL(2), requestTimeout)(t))
 	// Documents are read from a quorum of copies, so node 2 serves them at once. A listing

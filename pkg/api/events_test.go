@@ -16,7 +16,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/api"
 	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/events"
-	"github.com/recordingsd/recordingsd/pkg/recording"
+	"github.com/recordingsd/recordingsd/pkg/events/eventstest"
 	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
 )
 
@@ -128,41 +128,7 @@ func withEvents(t *testing.T, f *fixture, cfg func(*api.Config)) {
 		cfg(&f.cfg)
 	}
 	f.restart(f.static, f.cfg, zap.NewNop())
-	waitLive(t, f.store, tail)
-}
-
-// waitLive writes probe recordings, in an account of their own, until one comes out of the
-// tail: from then on the watcher follows the feed (writes before its start are not delivered).
-func waitLive(t *testing.T, store backend, tail *events.Tail) {
-	t.Helper()
-	probe := couchtest.NewAccountID()
-	sub := tail.Subscribe("")
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		id := recording.MonthOf(time.Now()).String() + "-" + randHex(16)
-		now := recording.ToGregorian(time.Now())
-		rev, err := store.PutRecording(context.Background(), probe, recording.Doc{"_id": id, "pvt_type": "call_recording",
-			"pvt_created": now, "pvt_modified": now})
-		if err == nil {
-			_, err = store.PutAttachment(context.Background(), probe, id, rev, "p.mp3", "audio/mpeg", strings.NewReader("p"))
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		for {
-			e, err := sub.Next(ctx)
-			if err != nil {
-				break
-			}
-			if e.AccountID == probe {
-				cancel()
-				return
-			}
-		}
-		cancel()
-	}
-	t.Fatal("the watcher did not deliver a probe recording within 60 s")
+	eventstest.WaitLive(t, f.store, tail)
 }
 
 func skipOnPouchDB(t *testing.T) {

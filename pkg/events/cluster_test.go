@@ -1,13 +1,13 @@
 package events_test
 
 import (
-	"net/http"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/recordingsd/recordingsd/pkg/events"
+	"github.com/recordingsd/recordingsd/pkg/events/eventstest"
 	"github.com/recordingsd/recordingsd/pkg/store/couch"
 	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
 )
@@ -23,7 +23,7 @@ func TestClusterNodeDownEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	r := newRig(t, asBackend(t, s))
+	r := newRig(t, eventstest.As[backend](t, s))
 	r.watch("a", 10*time.Second)
 	r.live()
 	sub := r.tail.Subscribe("")
@@ -32,17 +32,7 @@ func TestClusterNodeDownEvents(t *testing.T) {
 	r.attach(before.ID(), r.put(before))
 	r.collect(sub, count(1))
 
-	c.StopNode(2)
-	if resp, err := http.Get(c.NodeURL(2) + "/_up"); err == nil {
-		resp.Body.Close()
-		t.Fatalf("node 2 still answers after StopNode: %d", resp.StatusCode)
-	}
-	down := true
-	t.Cleanup(func() {
-		if down {
-			c.StartNode(2)
-		}
-	})
+	node2Back := c.NodeDown(2)
 	want := map[string]bool{}
 	for i := 0; i < 3; i++ {
 		d := newRecording(nil)
@@ -58,8 +48,7 @@ func TestClusterNodeDownEvents(t *testing.T) {
 	got := r.collect(sub, count(len(want)))
 	t.Logf("%d recordings announced with node 2 down within %v", len(got), time.Since(start))
 
-	c.StartNode(2)
-	down = false
+	node2Back()
 	after := newRecording(nil)
 	r.attach(after.ID(), r.put(after))
 	want[after.ID()] = true

@@ -3,20 +3,17 @@ package events_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/recordingsd/recordingsd/pkg/events"
+	"github.com/recordingsd/recordingsd/pkg/events/eventstest"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/store/couch"
 	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
-	"github.com/recordingsd/recordingsd/pkg/store/embedded"
 )
 
 // backend is a store the events run on, with the writes Kazoo makes.
@@ -26,38 +23,7 @@ type backend interface {
 	recording.Loader
 }
 
-// forEachStore runs a test on the embedded store and on CouchDB.
-func forEachStore(t *testing.T, test func(t *testing.T, s backend)) {
-	t.Run("embedded", func(t *testing.T) {
-		s, err := embedded.Open(filepath.Join(t.TempDir(), "r.db"), embedded.Options{NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		test(t, asBackend(t, s))
-	})
-	t.Run("couchdb", func(t *testing.T) {
-		url := couchtest.URL(t)
-		if couchtest.IsPouchDB(t, url) {
-			t.Skip("pouchdb-server has no _db_updates: the change feed is tested on Apache CouchDB (make test-couchdb, CI)")
-		}
-		s, err := couch.New(couch.Config{URL: url, WriteQuorum: couchtest.WriteQuorum(t, url)}, zap.NewNop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		test(t, asBackend(t, s))
-	})
-}
-
-func asBackend(t *testing.T, s any) backend {
-	t.Helper()
-	b, ok := s.(backend)
-	if !ok {
-		t.Fatalf("%T has no change feed or state documents", s)
-	}
-	return b
-}
+func forEachStore(t *testing.T, test func(t *testing.T, s backend)) { eventstest.ForEachStore(t, test) }
 
 // rig is a watcher and a tail over one store, in a database of their own.
 type rig struct {
@@ -86,38 +52,8 @@ func newRig(t *testing.T, s backend) *rig {
 	return r
 }
 
-// live waits until the watcher follows the feed: probe recordings, in an account of their
-// own, are written until one comes out of a subscription (writes before the feed's start are
-// not delivered, and a loaded machine may take its time to start it).
-func (r *rig) live() {
-	r.t.Helper()
-	probeAccount := couchtest.NewAccountID()
-	sub := r.tail.Subscribe("")
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		d := newRecording(nil)
-		rev, err := r.store.PutRecording(context.Background(), probeAccount, d)
-		if err == nil {
-			_, err = r.store.PutAttachment(context.Background(), probeAccount, d.ID(), rev, "p.mp3", "audio/mpeg", strings.NewReader("p"))
-		}
-		if err != nil {
-			r.t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		for {
-			e, err := sub.Next(ctx)
-			if err != nil {
-				break
-			}
-			if e.AccountID == probeAccount {
-				cancel()
-				return
-			}
-		}
-		cancel()
-	}
-	r.t.Fatal("the watcher did not deliver a probe recording within 60 s")
-}
+// live waits until the watcher follows the feed.
+func (r *rig) live() { eventstest.WaitLive(r.t, r.store, r.tail) }
 
 // watch starts a watcher as instance; the returned func stops it.
 func (r *rig) watch(instance string, lease time.Duration) (stop func()) {

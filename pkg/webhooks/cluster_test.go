@@ -1,12 +1,12 @@
 package webhooks_test
 
 import (
-	"net/http"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/recordingsd/recordingsd/pkg/events/eventstest"
 	"github.com/recordingsd/recordingsd/pkg/store/couch"
 	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
 )
@@ -22,7 +22,7 @@ func TestClusterNodeDownWebhooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	r := newRig(t, asBackend(t, s))
+	r := newRig(t, eventstest.As[backend](t, s))
 	rc := newEndpoint(t, nil)
 	r.create(r.customer, map[string]any{"name": "crm", "uri": rc.URL})
 	r.instance("a", nil)
@@ -30,35 +30,17 @@ func TestClusterNodeDownWebhooks(t *testing.T) {
 	want := []string{r.record(r.customer)}
 	waitFor(t, 30*time.Second, "the first delivery", func() bool { return len(rc.createdFor(want[0])) == 1 })
 
-	c.StopNode(2)
-	if resp, err := http.Get(c.NodeURL(2) + "/_up"); err == nil {
-		resp.Body.Close()
-		t.Fatalf("node 2 still answers after StopNode: %d", resp.StatusCode)
-	}
-	down := true
-	t.Cleanup(func() {
-		if down {
-			c.StartNode(2)
-		}
-	})
+	node2Back := c.NodeDown(2)
 	start := time.Now()
 	var during []string
 	for range 3 {
 		during = append(during, r.record(r.customer))
 	}
 	t.Logf("3 recordings written with node 2 down in %v", time.Since(start))
-	waitFor(t, 60*time.Second, "the deliveries with node 2 down", func() bool {
-		for _, id := range during {
-			if len(rc.createdFor(id)) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(t, 60*time.Second, "the deliveries with node 2 down", func() bool { return rc.gotAll(during...) })
 	t.Logf("%d recordings delivered with node 2 down within %v of the first write", len(during), time.Since(start))
 
-	c.StartNode(2)
-	down = false
+	node2Back()
 	after := r.record(r.customer)
 	waitFor(t, 60*time.Second, "the delivery after node 2 is back", func() bool { return len(rc.createdFor(after)) == 1 })
 	time.Sleep(time.Second)

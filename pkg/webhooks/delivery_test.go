@@ -116,20 +116,9 @@ func TestRestartLosesNothing(t *testing.T) {
 			later = append(later, r.record(r.customer))
 		}
 		r.instance("b", nil)
-		waitFor(t, 60*time.Second, "the deliveries after the restart", func() bool {
-			for _, id := range later {
-				if len(rc.createdFor(id)) != 1 {
-					return false
-				}
-			}
-			return true
-		})
+		waitFor(t, 60*time.Second, "the deliveries after the restart", func() bool { return rc.gotAll(later...) })
 		time.Sleep(300 * time.Millisecond)
-		for id, n := range rc.accepted() {
-			if n != 1 {
-				t.Errorf("event %s accepted %d times", id, n)
-			}
-		}
+		rc.acceptedOnce(t)
 	})
 }
 
@@ -147,14 +136,7 @@ func TestTwoInstancesDeliverOnce(t *testing.T) {
 		for range 5 {
 			ids = append(ids, r.record(r.customer))
 		}
-		all := func() bool {
-			for _, id := range ids {
-				if len(rc.createdFor(id)) == 0 {
-					return false
-				}
-			}
-			return true
-		}
+		all := func() bool { return rc.gotAll(ids...) }
 		waitFor(t, 30*time.Second, "the first five", all)
 		time.Sleep(200 * time.Millisecond)
 		stopA() // a stops leading; b takes the lease within its time
@@ -163,11 +145,7 @@ func TestTwoInstancesDeliverOnce(t *testing.T) {
 		}
 		waitFor(t, 60*time.Second, "the five after the takeover", all)
 		time.Sleep(500 * time.Millisecond)
-		for id, n := range rc.accepted() {
-			if n != 1 {
-				t.Errorf("event %s accepted %d times", id, n)
-			}
-		}
+		rc.acceptedOnce(t)
 	})
 }
 

@@ -218,9 +218,9 @@ func (d *Dispatcher) report() {
 	var oldest time.Duration
 	d.mu.Lock()
 	for _, w := range d.workers {
-		seq, since := w.progress()
-		if seq > 0 && seq < end {
-			batches += end - seq
+		next, since := w.progress()
+		if next > 0 && next < end {
+			batches += end - next
 		}
 		if !since.IsZero() && now.Sub(since) > oldest {
 			oldest = now.Sub(since)

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recordingsd/recordingsd/pkg/events/eventstest"
 	"github.com/recordingsd/recordingsd/pkg/store/couch"
 	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
 )
@@ -36,14 +37,7 @@ func TestKilledLeaderHandsOver(t *testing.T) {
 	for range 3 {
 		ids = append(ids, r.record(r.customer))
 	}
-	all := func() bool {
-		for _, id := range ids {
-			if len(rc.createdFor(id)) == 0 {
-				return false
-			}
-		}
-		return true
-	}
+	all := func() bool { return rc.gotAll(ids...) }
 	waitFor(t, 30*time.Second, "deliveries by a", all)
 	time.Sleep(200 * time.Millisecond) // a saves its place once idle
 
@@ -56,11 +50,7 @@ func TestKilledLeaderHandsOver(t *testing.T) {
 	waitFor(t, 60*time.Second, "deliveries by b after the lease ran out", all)
 	t.Logf("b delivered the recordings written after a died within %v of its death (lease %v)", time.Since(killed), testLease)
 	time.Sleep(500 * time.Millisecond)
-	for id, n := range rc.accepted() {
-		if n != 1 {
-			t.Errorf("event %s accepted %d times", id, n)
-		}
-	}
+	rc.acceptedOnce(t)
 }
 
 func openCouchAt(t *testing.T, url string) backend {
@@ -70,7 +60,7 @@ func openCouchAt(t *testing.T, url string) backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return asBackend(t, s)
+	return eventstest.As[backend](t, s)
 }
 
 // cuttableLink forwards TCP connections to a CouchDB until cut, which drops them all and

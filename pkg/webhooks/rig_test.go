@@ -6,20 +6,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/recordingsd/recordingsd/pkg/events"
+	"github.com/recordingsd/recordingsd/pkg/events/eventstest"
 	"github.com/recordingsd/recordingsd/pkg/recording"
-	"github.com/recordingsd/recordingsd/pkg/store/couch"
 	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
-	"github.com/recordingsd/recordingsd/pkg/store/embedded"
 	"github.com/recordingsd/recordingsd/pkg/webhooks"
 )
 
@@ -30,39 +27,7 @@ type backend interface {
 	recording.Loader
 }
 
-// forEachStore runs a test on the embedded store and on CouchDB (not on pouchdb-server, which
-// has no _db_updates for the events watcher).
-func forEachStore(t *testing.T, test func(t *testing.T, s backend)) {
-	t.Run("embedded", func(t *testing.T) {
-		s, err := embedded.Open(filepath.Join(t.TempDir(), "r.db"), embedded.Options{NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		test(t, asBackend(t, s))
-	})
-	t.Run("couchdb", func(t *testing.T) {
-		url := couchtest.URL(t)
-		if couchtest.IsPouchDB(t, url) {
-			t.Skip("pouchdb-server has no _db_updates: deliveries are tested on Apache CouchDB (make test-couchdb, CI)")
-		}
-		s, err := couch.New(couch.Config{URL: url, WriteQuorum: couchtest.WriteQuorum(t, url)}, zap.NewNop())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		test(t, asBackend(t, s))
-	})
-}
-
-func asBackend(t *testing.T, s any) backend {
-	t.Helper()
-	b, ok := s.(backend)
-	if !ok {
-		t.Fatalf("%T lacks what webhooks need", s)
-	}
-	return b
-}
+func forEachStore(t *testing.T, test func(t *testing.T, s backend)) { eventstest.ForEachStore(t, test) }
 
 // testLease is short, for takeovers within a test, and long enough that a loaded cluster
 // (writes to three nodes, tests in parallel) renews it in time: a leader that loses it by
@@ -260,27 +225,25 @@ func (rc *endpoint) createdFor(id string) []delivery {
 	return out
 }
 
-// live waits until a watcher follows the feed: probe recordings, in an account of their own,
-// are written until one comes out of the log (writes before the feed starts are not seen).
-func (r *rig) live() {
-	r.t.Helper()
-	probe := couchtest.NewAccountID()
-	sub := r.tail.Subscribe("")
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		r.record(probe)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		for {
-			e, err := sub.Next(ctx)
-			if err != nil {
-				break
-			}
-			if e.AccountID == probe {
-				cancel()
-				return
-			}
+// live waits until a watcher follows the feed.
+func (r *rig) live() { eventstest.WaitLive(r.t, r.store, r.tail) }
+
+// gotAll says whether the recording.created of every one of ids was accepted.
+func (rc *endpoint) gotAll(ids ...string) bool {
+	for _, id := range ids {
+		if len(rc.createdFor(id)) == 0 {
+			return false
 		}
-		cancel()
 	}
-	r.t.Fatal("no watcher delivered a probe recording within 60 s")
+	return true
+}
+
+// acceptedOnce fails t for every event accepted more than once.
+func (rc *endpoint) acceptedOnce(t *testing.T) {
+	t.Helper()
+	for id, n := range rc.accepted() {
+		if n != 1 {
+			t.Errorf("event %s accepted %d times", id, n)
+		}
+	}
 }

@@ -40,7 +40,7 @@ type worker struct {
 	dirty             bool
 	sub               *events.Subscription
 	mu                sync.Mutex
-	seq               int64     // progress, for the metrics
+	unhandled         int64     // the first log document not yet handled, for the metrics
 	pendingSince      time.Time // when the event being retried was first tried
 	hookGone          bool
 }
@@ -61,10 +61,12 @@ func (w *worker) finished() bool {
 	}
 }
 
+// progress is the first log document the worker has not handled and, while it retries an
+// event, since when.
 func (w *worker) progress() (int64, time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.seq, w.pendingSince
+	return w.unhandled, w.pendingSince
 }
 
 // run delivers until ctx ends or the webhook is gone; datastore failures are waited out.
@@ -98,7 +100,10 @@ func (w *worker) session(ctx context.Context) error {
 		}
 		w.st, w.dirty = st, false
 		w.mu.Lock()
-		w.seq = st.seq()
+		w.unhandled = st.seq()
+		if st.After != "" {
+			w.unhandled++ // what After's document may hold past it is not counted: the gauge may read one low
+		}
 		w.mu.Unlock()
 	}
 	for {
@@ -210,7 +215,7 @@ func (w *worker) handle(ctx context.Context, e events.Event) error {
 	w.st.After, w.dirty = e.ID, true
 	seq, _ := events.LogSeq(e.ID)
 	w.mu.Lock()
-	w.seq, w.pendingSince = seq, time.Time{}
+	w.unhandled, w.pendingSince = seq+1, time.Time{}
 	w.mu.Unlock()
 	return nil
 }

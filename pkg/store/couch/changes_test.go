@@ -128,8 +128,8 @@ func seenAt(id, rev string, deleted bool) func(map[string]recording.Change) erro
 			return fmt.Errorf("%s not seen", id)
 		case c.Rev != rev || c.Deleted != deleted:
 			return fmt.Errorf("%s seen at %s deleted=%v, want %s deleted=%v", id, c.Rev, c.Deleted, rev, deleted)
-		case deleted && c.Doc != nil:
-			return fmt.Errorf("%s deleted with a body: %v", id, c.Doc)
+		case deleted && c.Doc != nil && (c.Doc["_deleted"] != true || c.Doc.Rev() != rev):
+			return fmt.Errorf("%s deleted with a document that is not its tombstone at %s: %v", id, rev, c.Doc)
 		case !deleted && (c.Doc == nil || c.Doc.Rev() != rev):
 			return fmt.Errorf("%s without its document at %s: %v", id, rev, c.Doc)
 		}

@@ -2,10 +2,12 @@ package couchtest
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -68,4 +70,20 @@ func (c *Cluster) StartNode(n int) {
 	if err := c.node(n).Restart(context.Background()); err != nil {
 		c.t.Fatal(err)
 	}
+}
+
+// NodeDown stops node n for the rest of the test, after checking that it no longer answers,
+// and returns what starts it again; if the test ends first, it is started then, so the
+// cluster stays whole for whoever runs next.
+func (c *Cluster) NodeDown(n int) (back func()) {
+	c.t.Helper()
+	c.StopNode(n)
+	if resp, err := http.Get(c.NodeURL(n) + "/_up"); err == nil {
+		resp.Body.Close()
+		c.t.Fatalf("node %d still answers after StopNode: %d", n, resp.StatusCode)
+	}
+	var once sync.Once
+	back = func() { once.Do(func() { c.StartNode(n) }) }
+	c.t.Cleanup(back)
+	return back
 }
