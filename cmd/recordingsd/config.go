@@ -14,6 +14,7 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/events"
 	"github.com/recordingsd/recordingsd/pkg/media"
 	"github.com/recordingsd/recordingsd/pkg/media/s3media"
+	"github.com/recordingsd/recordingsd/pkg/netguard"
 	"github.com/recordingsd/recordingsd/pkg/webhooks"
 )
 
@@ -286,11 +287,8 @@ func (c *Config) validate() error {
 	if err := c.events().Validate(); err != nil {
 		return fmt.Errorf("events: %w", err)
 	}
-	if err := c.webhooks().Validate(); err != nil {
+	if err := c.validateWebhooks(); err != nil {
 		return err
-	}
-	if c.Webhooks.Timeout <= 0 {
-		return fmt.Errorf("webhooks.timeout must be positive")
 	}
 	return c.s3Media().Validate()
 }
@@ -350,6 +348,27 @@ func (c *Config) events() events.Config {
 		ec.Instance = instanceName()
 	}
 	return ec
+}
+
+// validateWebhooks checks webhooks.*, naming the key at fault.
+func (c *Config) validateWebhooks() error {
+	w := c.Webhooks
+	if _, err := netguard.ParseRules(w.AllowedHosts); err != nil {
+		return fmt.Errorf("webhooks.allowed_hosts: %w", err)
+	}
+	switch {
+	case w.Timeout <= 0:
+		return fmt.Errorf("webhooks.timeout must be positive, not %v", w.Timeout)
+	case w.RetryMin <= 0 || w.RetryMax < w.RetryMin:
+		return fmt.Errorf("webhooks: need 0 < retry_min (%v) <= retry_max (%v)", w.RetryMin, w.RetryMax)
+	case w.DisableAfterFailures < 1:
+		return fmt.Errorf("webhooks.disable_after_failures must be at least 1, not %d", w.DisableAfterFailures)
+	case w.DisableAfter < 0:
+		return fmt.Errorf("webhooks.disable_after must not be negative, not %v", w.DisableAfter)
+	case w.Scan <= 0:
+		return fmt.Errorf("webhooks.scan must be positive, not %v", w.Scan)
+	}
+	return c.webhooks().Validate()
 }
 
 // webhooks is webhooks.* for the deliverer.

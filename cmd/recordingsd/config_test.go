@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,10 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"retention lease", "recordings:\n  retention:\n    lease: 1s\n", "recordings.retention.lease", nil},
 		{"write quorum", "couchdb:\n  url: http://x\n  write_quorum: -1\n", "couchdb.write_quorum", nil},
 		{"retention state database", "recordings:\n  retention:\n    state_database: Not/Valid\n", "state_database", nil},
+		{"webhook host pattern", "webhooks:\n  allowed_hosts: [\"10.0.0.0/33\"]\n", "webhooks.allowed_hosts", nil},
+		{"webhook retries", "webhooks:\n  retry_min: 2h\n  retry_max: 1h\n", "retry_min", nil},
+		{"webhook failures", "webhooks:\n  disable_after_failures: 0\n", "webhooks.disable_after_failures", nil},
+		{"webhook timeout", "", "webhooks.timeout", map[string]string{"RECORDINGS_WEBHOOKS_TIMEOUT": "0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,5 +105,25 @@ func TestLoadConfigFormerStorageSection(t *testing.T) {
 	want := "config key storage.idle_timeout is deprecated: use media.idle_timeout\nconfig key storage.request_timeout is deprecated: use media.request_timeout"
 	if got := strings.Join(cfg.Warnings, "\n"); got != want {
 		t.Errorf("warnings = %q, want %q", got, want)
+	}
+}
+
+// Webhook settings come with their defaults, and a host list from the environment is
+// comma-separated (as `make bench` passes it).
+func TestLoadConfigWebhooks(t *testing.T) {
+	cfg, err := loadConfig("", envOf(map[string]string{"RECORDINGS_WEBHOOKS_ALLOWED_HOSTS": "127.0.0.1,*.example.com"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cfg.Webhooks
+	if !slices.Equal(w.AllowedHosts, []string{"127.0.0.1", "*.example.com"}) {
+		t.Errorf("allowed_hosts = %q", w.AllowedHosts)
+	}
+	if w.Timeout != 10*time.Second || w.RetryMin != time.Second || w.RetryMax != time.Hour || w.DisableAfterFailures != 50 ||
+		w.DisableAfter != 24*time.Hour || w.MaxBacklog != 72*time.Hour || w.Scan != 2*time.Second {
+		t.Errorf("defaults = %+v", w)
+	}
+	if ec := cfg.events(); ec.MaxBacklog != 72*time.Hour {
+		t.Errorf("the events log keeps what webhooks need for %v, want webhooks.max_backlog", ec.MaxBacklog)
 	}
 }

@@ -204,6 +204,9 @@ func (s *Sender) Post(ctx context.Context, d Delivery) Result {
 	return r
 }
 
+// causeCanceled is the cause of an attempt the caller gave up (a shutdown): no failure.
+const causeCanceled = "canceled"
+
 // failure is the cause and sentence of an attempt that got no answer; ctx is the caller's,
 // attempt the attempt's, bounded by the Sender's timeout.
 func (s *Sender) failure(ctx, attempt context.Context, u *url.URL, err error) (string, string) {
@@ -217,7 +220,7 @@ func (s *Sender) failure(ctx, attempt context.Context, u *url.URL, err error) (s
 	case errors.As(err, &refused):
 		return "host_not_allowed", refused.Error()
 	case errors.Is(ctx.Err(), context.Canceled):
-		return "canceled", fmt.Sprintf("the delivery to %s was canceled (shutdown)", safeURL(u))
+		return causeCanceled, fmt.Sprintf("the delivery to %s was canceled (shutdown)", safeURL(u))
 	case attempt.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
 		return "timeout", fmt.Sprintf("%s did not answer in time (the limit is %s)", safeURL(u), s.timeout)
 	case isTLSFailure(err):

@@ -253,9 +253,11 @@ func (w *worker) deliver(ctx context.Context, e events.Event) (handled bool, err
 			return false, err
 		}
 		res := w.d.poster.Post(ctx, Delivery{URI: w.hook.URI, Secret: w.hook.Secret, Event: string(e.Type), EventID: e.ID, Body: body})
-		if ctx.Err() != nil {
-			return false, ctx.Err() // cut short by a shutdown: not an attempt
+		if res.Err == causeCanceled {
+			return false, context.Cause(ctx) // cut short by a shutdown: not an attempt
 		}
+		// An answer that came is one, even if a shutdown begins as it does: a 2xx counts as
+		// delivered, or the next leader would send it again.
 		w.d.obs.Attempted(res)
 		now := w.d.cfg.Now()
 		w.st.record(Attempt{At: recording.ToGregorian(now), EventID: e.ID, Event: string(e.Type), Status: res.Status,
