@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"sort"
+	"time"
 
 	kivik "github.com/go-kivik/kivik/v4"
 
@@ -132,6 +133,16 @@ func (s *Store) UsersByCredentials(ctx context.Context, accountID, field, hash s
 				continue
 			}
 			return users, nil // the database went away in between
+		}
+		if attempt > 0 && attempt < 4 && httpStatus(err) >= 500 {
+			// Right after a reinstall CouchDB may still be stopping the removed design's
+			// indexer and answer 500 ({gen_server,call,…get_state…}): give it a moment.
+			select {
+			case <-ctx.Done():
+				return nil, couchError(ctx.Err(), "users", dbName)
+			case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+			}
+			continue
 		}
 		if err != nil {
 			return nil, couchError(err, "users", dbName)
