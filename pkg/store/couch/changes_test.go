@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/recordingsd/recordingsd/pkg/recording"
 	"github.com/recordingsd/recordingsd/pkg/store/couch/couchtest"
+	"github.com/recordingsd/recordingsd/pkg/store/storetest"
 )
 
 // What the contract (storetest) cannot see of the CouchDB change feed: its checkpoint
@@ -33,108 +33,10 @@ func needsCouchDB(t *testing.T) {
 	}
 }
 
-// feedRun runs FollowChanges in the background and gathers one account's changes, with the
-// time each arrived.
-type feedRun struct {
-	t       *testing.T
-	account string
-	cancel  context.CancelFunc
-	done    chan error
-
-	mu      sync.Mutex
-	changes []recording.Change
-	arrived map[string]time.Time // by id@rev
-}
-
-func startFeed(t *testing.T, s *Store, db, name, account string) *feedRun {
+// startFeed follows the changes of account under the checkpoint name in db.
+func startFeed(t *testing.T, s *Store, db, name, account string) *storetest.Follower {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &feedRun{t: t, account: account, cancel: cancel, done: make(chan error, 1), arrived: map[string]time.Time{}}
-	go func() {
-		r.done <- s.FollowChanges(ctx, db, name, func(_ context.Context, batch []recording.Change) error {
-			now := time.Now()
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			for _, c := range batch {
-				if c.AccountID == r.account {
-					r.changes = append(r.changes, c)
-					if _, ok := r.arrived[c.ID+"@"+c.Rev]; !ok {
-						r.arrived[c.ID+"@"+c.Rev] = now
-					}
-				}
-			}
-			return nil
-		})
-	}()
-	t.Cleanup(func() { _ = r.stop() })
-	return r
-}
-
-func (r *feedRun) stop() error {
-	r.cancel()
-	select {
-	case err := <-r.done:
-		r.done <- err
-		return err
-	case <-time.After(20 * time.Second):
-		r.t.Fatal("FollowChanges did not return within 20 s of its context's end")
-		return nil
-	}
-}
-
-func (r *feedRun) latest() map[string]recording.Change {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := map[string]recording.Change{}
-	for _, c := range r.changes {
-		out[c.ID] = c
-	}
-	return out
-}
-
-func (r *feedRun) arrival(id, rev string) (time.Time, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	at, ok := r.arrived[id+"@"+rev]
-	return at, ok
-}
-
-func (r *feedRun) waitFor(what string, check func(map[string]recording.Change) error) {
-	r.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := check(r.latest())
-		if err == nil {
-			return
-		}
-		select {
-		case ferr := <-r.done:
-			r.done <- ferr
-			r.t.Fatalf("%s: FollowChanges returned %v (%v)", what, ferr, err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func seenAt(id, rev string, deleted bool) func(map[string]recording.Change) error {
-	return func(seen map[string]recording.Change) error {
-		c, ok := seen[id]
-		switch {
-		case !ok:
-			return fmt.Errorf("%s not seen", id)
-		case c.Rev != rev || c.Deleted != deleted:
-			return fmt.Errorf("%s seen at %s deleted=%v, want %s deleted=%v", id, c.Rev, c.Deleted, rev, deleted)
-		case deleted && c.Doc != nil && (c.Doc["_deleted"] != true || c.Doc.Rev() != rev):
-			return fmt.Errorf("%s deleted with a document that is not its tombstone at %s: %v", id, rev, c.Doc)
-		case !deleted && (c.Doc == nil || c.Doc.Rev() != rev):
-			return fmt.Errorf("%s without its document at %s: %v", id, rev, c.Doc)
-		}
-		return nil
-	}
+	return storetest.Follow(t, s, db, name, account, nil)
 }
 
 // couchJSON sends a request straight to the server, as Kazoo writes, and decodes the answer.
@@ -199,6 +101,11 @@ func kazooBulk(t *testing.T, s *Store, dbName string, docs []recording.Doc) []st
 
 func newFeedDB() string { return "feedtest_" + randomHex(8) }
 
+// dbUpdatesCatchUp waits out _db_updates' lag (up to half a second) after creating a month
+// database that a feed's first start must find as existing: created just before the start,
+// it would be listed as created after it, and read whole.
+func dbUpdatesCatchUp() { time.Sleep(1500 * time.Millisecond) }
+
 // waitFeedStarted waits for the feed's checkpoint document: from then on, writes count.
 func waitFeedStarted(t *testing.T, s *Store, db, name string) recording.Doc {
 	t.Helper()
@@ -239,7 +146,7 @@ func TestFollowChangesCheckpoints(t *testing.T) {
 	// The month database did not exist when the feed started.
 	doc := recordingDoc(newRecordingID(month), created(month, 0), map[string]any{"pvt_modified": recording.ToGregorian(time.Now())})
 	rev := kazooPut(t, s, dbName, doc)
-	r.waitFor("a recording in a month database created during the feed", seenAt(doc.ID(), rev, false))
+	r.WaitFor("a recording in a month database created during the feed", storetest.AtRev(doc.ID(), rev, false))
 
 	id := "changes:ckpt:" + dbName
 	var cp recording.Doc
@@ -290,9 +197,9 @@ func TestFollowChangesCheckpoints(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	again := recordingDoc(newRecordingID(month), created(month, 0), map[string]any{"pvt_modified": recording.ToGregorian(time.Now())})
-	r.waitFor("a recording in the month database created again", seenAt(again.ID(), kazooPut(t, s, dbName, again), false))
+	r.WaitFor("a recording in the month database created again", storetest.AtRev(again.ID(), kazooPut(t, s, dbName, again), false))
 
-	if err := r.stop(); err != nil {
+	if err := r.Stop(); err != nil {
 		t.Fatalf("FollowChanges after its context ended: %v", err)
 	}
 }
@@ -333,11 +240,11 @@ func TestFollowChangesDeletions(t *testing.T) {
 	last := recordingDoc(newRecordingID(month), now, mod)
 	lastRev := kazooPut(t, s, dbName, last)
 
-	r.waitFor("the last write", seenAt(last.ID(), lastRev, false))
-	r.waitFor("a hard delete", seenAt(plain.ID(), plainGone, true))
-	r.waitFor("a deletion that kept a recording's body", seenAt(withBody.ID(), tombstones[0], true))
-	r.waitFor("a hard delete of another type of document (its tombstone says nothing)", seenAt(bareCDR.ID(), bareCDRGone, true))
-	if c, ok := r.latest()[cdr.ID()]; ok && c.Deleted {
+	r.WaitFor("the last write", storetest.AtRev(last.ID(), lastRev, false))
+	r.WaitFor("a hard delete", storetest.AtRev(plain.ID(), plainGone, true))
+	r.WaitFor("a deletion that kept a recording's body", storetest.AtRev(withBody.ID(), tombstones[0], true))
+	r.WaitFor("a hard delete of another type of document (its tombstone says nothing)", storetest.AtRev(bareCDR.ID(), bareCDRGone, true))
+	if c, ok := r.Latest()[cdr.ID()]; ok && c.Deleted {
 		t.Errorf("a deletion whose body says cdr was delivered: %+v", c)
 	}
 }
@@ -371,20 +278,18 @@ func TestFollowChangesFirstStart(t *testing.T) {
 		Rev string `json:"rev"`
 	}
 	couchJSON(t, s, http.MethodDelete, []string{dbName, removed.ID()}, s.writeQuery(url.Values{"rev": {revs[len(revs)-1]}}), nil, &gone)
-	// _db_updates lags writes by up to half a second: a database created just before the
-	// first start would be listed as created after it, and read whole.
-	time.Sleep(1500 * time.Millisecond)
+	dbUpdatesCatchUp()
 
 	r := startFeed(t, s, db, "first", account)
 	waitFeedStarted(t, s, db, "first")
 	trigger := recordingDoc(newRecordingID(month), now, map[string]any{"pvt_modified": recording.ToGregorian(time.Now())})
 	triggerRev := kazooPut(t, s, dbName, trigger)
 
-	r.waitFor("a write after the first start", seenAt(trigger.ID(), triggerRev, false))
-	r.waitFor("a recording modified two minutes before the first start", seenAt(recent.ID(), revs[len(revs)-3], false))
-	r.waitFor("a recording without pvt_modified", seenAt(unmodified.ID(), revs[len(revs)-2], false))
-	r.waitFor("a deletion before the first start", seenAt(removed.ID(), gone.Rev, true))
-	for id := range r.latest() {
+	r.WaitFor("a write after the first start", storetest.AtRev(trigger.ID(), triggerRev, false))
+	r.WaitFor("a recording modified two minutes before the first start", storetest.AtRev(recent.ID(), revs[len(revs)-3], false))
+	r.WaitFor("a recording without pvt_modified", storetest.AtRev(unmodified.ID(), revs[len(revs)-2], false))
+	r.WaitFor("a deletion before the first start", storetest.AtRev(removed.ID(), gone.Rev, true))
+	for id := range r.Latest() {
 		if oldIDs[id] {
 			t.Fatalf("%s, modified a day before the first start, was delivered", id)
 		}
@@ -393,8 +298,8 @@ func TestFollowChangesFirstStart(t *testing.T) {
 	// Read to its end: from now on a write counts whatever its pvt_modified says.
 	restored := recordingDoc(newRecordingID(month), now-86400, map[string]any{"pvt_modified": now - 86400})
 	restoredRev := kazooPut(t, s, dbName, restored)
-	r.waitFor("a write with an old pvt_modified after the first read", seenAt(restored.ID(), restoredRev, false))
-	if n := len(r.latest()); n != 5 {
+	r.WaitFor("a write with an old pvt_modified after the first read", storetest.AtRev(restored.ID(), restoredRev, false))
+	if n := len(r.Latest()); n != 5 {
 		t.Errorf("%d documents delivered, want 5", n)
 	}
 }
@@ -521,7 +426,7 @@ func TestFollowChangesLag(t *testing.T) {
 	r := startFeed(t, s, db, "lag", account)
 	waitFeedStarted(t, s, db, "lag")
 	first := recordingDoc(newRecordingID(month), created(month, 0), nil)
-	r.waitFor("the first write", seenAt(first.ID(), kazooPut(t, s, dbName, first), false))
+	r.WaitFor("the first write", storetest.AtRev(first.ID(), kazooPut(t, s, dbName, first), false))
 
 	const writes = 30
 	type write struct {
@@ -537,8 +442,8 @@ func TestFollowChangesLag(t *testing.T) {
 	}
 	var lags []time.Duration
 	for _, w := range done {
-		r.waitFor("write "+w.id, seenAt(w.id, w.rev, false))
-		at, _ := r.arrival(w.id, w.rev)
+		r.WaitFor("write "+w.id, storetest.AtRev(w.id, w.rev, false))
+		at, _ := r.Arrival(w.id, w.rev)
 		lags = append(lags, at.Sub(w.at))
 	}
 	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
@@ -618,19 +523,19 @@ func TestFollowChangesOutage(t *testing.T) {
 	r := startFeed(t, s, db, "outage", account)
 	waitFeedStarted(t, s, db, "outage")
 	before := recordingDoc(newRecordingID(month), created(month, 0), mod())
-	r.waitFor("a write before the outage", seenAt(before.ID(), kazooPut(t, s, dbName, before), false))
+	r.WaitFor("a write before the outage", storetest.AtRev(before.ID(), kazooPut(t, s, dbName, before), false))
 
 	srv.Stop()
 	time.Sleep(time.Second)
 	srv.Start()
 	after := recordingDoc(newRecordingID(month), created(month, 0), mod())
-	r.waitFor("a write after the server came back", seenAt(after.ID(), kazooPut(t, s, dbName, after), false))
+	r.WaitFor("a write after the server came back", storetest.AtRev(after.ID(), kazooPut(t, s, dbName, after), false))
 
 	srv.Pause()
 	defer srv.Resume()
 	time.Sleep(500 * time.Millisecond)
 	start := time.Now()
-	if err := r.stop(); err != nil {
+	if err := r.Stop(); err != nil {
 		t.Errorf("FollowChanges when its context ended, the server frozen: %v", err)
 	}
 	// Only the checkpoint of a batch handled just before may hold it, for checkpointSaveTimeout.
@@ -663,6 +568,7 @@ func TestFollowChangesLongHistory(t *testing.T) {
 	}
 	recent := recordingDoc(newRecordingID(month), now, map[string]any{"pvt_modified": now - 60})
 	recentRev := kazooPut(t, s, dbName, recent)
+	dbUpdatesCatchUp()
 
 	boom := errors.New("boom")
 	done := make(chan error, 1)
@@ -700,9 +606,9 @@ func TestFollowChangesLongHistory(t *testing.T) {
 	}
 
 	r := startFeed(t, s, db, "history", account)
-	r.waitFor("the recent recording", seenAt(recent.ID(), recentRev, false))
-	r.waitFor("the write after the first start", seenAt(trigger.ID(), triggerRev, false))
-	if n := len(r.latest()); n != 2 {
+	r.WaitFor("the recent recording", storetest.AtRev(recent.ID(), recentRev, false))
+	r.WaitFor("the write after the first start", storetest.AtRev(trigger.ID(), triggerRev, false))
+	if n := len(r.Latest()); n != 2 {
 		t.Errorf("%d documents delivered, want 2 (history before the first start skipped)", n)
 	}
 }

@@ -1,21 +1,14 @@
 package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
-
-// feedWait bounds how long a change may take to come out of a feed (CouchDB's _db_updates
-// lags writes by about half a second).
-const feedWait = 20 * time.Second
 
 func stateDocsOf(t *testing.T, s Backend) recording.StateDocs {
 	t.Helper()
@@ -177,106 +170,6 @@ func testStateDocs(t *testing.T, s Backend) {
 	wantCode(t, "GetSystemDocs from a database that is not a valid name", res[0].Err, recording.ENotFound)
 }
 
-// follower runs FollowChanges in the background and gathers the changes of one account.
-type follower struct {
-	t       *testing.T
-	account string
-	cancel  context.CancelFunc
-	done    chan error
-
-	mu      sync.Mutex
-	changes []recording.Change
-	fail    error // returned by the handler once, to check that the feed stops
-}
-
-func follow(t *testing.T, cf recording.ChangeFeed, db, name, account string, fail error) *follower {
-	t.Helper()
-	ctx, cancel := context.WithCancel(testContext(t))
-	f := &follower{t: t, account: account, cancel: cancel, done: make(chan error, 1), fail: fail}
-	go func() {
-		f.done <- cf.FollowChanges(ctx, db, name, func(_ context.Context, batch []recording.Change) error {
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			for _, c := range batch {
-				if c.AccountID == f.account {
-					f.changes = append(f.changes, c)
-				}
-			}
-			if f.fail != nil && len(f.changes) > 0 {
-				return f.fail
-			}
-			return nil
-		})
-	}()
-	t.Cleanup(func() { f.stop() })
-	return f
-}
-
-// stop ends the feed and returns what FollowChanges returned.
-func (f *follower) stop() error {
-	f.cancel()
-	select {
-	case err := <-f.done:
-		f.done <- err // keep it for a second stop
-		return err
-	case <-time.After(feedWait):
-		f.t.Fatalf("FollowChanges did not return within %v of its context's end", feedWait)
-		return nil
-	}
-}
-
-// latest is the last change seen for each id.
-func (f *follower) latest() map[string]recording.Change {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := map[string]recording.Change{}
-	for _, c := range f.changes {
-		out[c.ID] = c
-	}
-	return out
-}
-
-// waitFor waits until check passes on the changes seen so far.
-func (f *follower) waitFor(what string, check func(map[string]recording.Change) error) {
-	f.t.Helper()
-	deadline := time.Now().Add(feedWait)
-	for {
-		err := check(f.latest())
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("%s: %v (changes seen: %s)", what, err, f.summary())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (f *follower) summary() string {
-	var parts []string
-	for id, c := range f.latest() {
-		parts = append(parts, fmt.Sprintf("%s@%s deleted=%v", id, c.Rev, c.Deleted))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, "; ")
-}
-
-// atRev checks that id was seen at rev, live or removed.
-func atRev(id, rev string, deleted bool) func(map[string]recording.Change) error {
-	return func(seen map[string]recording.Change) error {
-		c, ok := seen[id]
-		switch {
-		case !ok:
-			return fmt.Errorf("%s not seen", id)
-		case c.Rev != rev:
-			return fmt.Errorf("%s seen at %s, want %s", id, c.Rev, rev)
-		case c.Deleted != deleted:
-			return fmt.Errorf("%s deleted = %v, want %v", id, c.Deleted, deleted)
-		}
-		return nil
-	}
-}
-
 // testFollowChanges: writes made after the feed's first start come out of it, Kazoo's
 // (straight into the database) and the service's alike, hard deletes included; other
 // documents and earlier writes do not; a restart resumes after the last batch handled, and
@@ -301,7 +194,7 @@ func testFollowChanges(t *testing.T, s Backend) {
 	// A write racing the very first start may or may not count: CouchDB's _db_updates lags
 	// writes by up to half a second.
 	time.Sleep(1500 * time.Millisecond)
-	f := follow(t, cf, db, "contract", account, nil)
+	f := Follow(t, cf, db, "contract", account, nil)
 	time.Sleep(500 * time.Millisecond)
 
 	// Kazoo's way: the document, then its audio as an attachment (a second revision).
@@ -346,9 +239,9 @@ func testFollowChanges(t *testing.T, s Backend) {
 	fresh := recordingDoc(newRecordingID(earlier), now-86400, modified(now-86400))
 	freshRev := mustPutRecording(t, s, account, fresh)
 
-	f.waitFor("Kazoo's recording with its audio", atRev(kazoo.ID(), kazooRev2, false))
-	f.waitFor("the service's update", atRev(ours.ID(), oursRev2, false))
-	f.waitFor("the hard delete", func(seen map[string]recording.Change) error {
+	f.WaitFor("Kazoo's recording with its audio", AtRev(kazoo.ID(), kazooRev2, false))
+	f.WaitFor("the service's update", AtRev(ours.ID(), oursRev2, false))
+	f.WaitFor("the hard delete", func(seen map[string]recording.Change) error {
 		c, ok := seen[gone.ID()]
 		if !ok || !c.Deleted || generation(t, c.Rev) != 2 {
 			return fmt.Errorf("%s: %+v, want deleted at generation 2", gone.ID(), c)
@@ -360,16 +253,16 @@ func testFollowChanges(t *testing.T, s Backend) {
 		}
 		return nil
 	})
-	f.waitFor("the purge, saying why", func(seen map[string]recording.Change) error {
+	f.WaitFor("the purge, saying why", func(seen map[string]recording.Change) error {
 		c, ok := seen[purged.ID()]
 		if !ok || !c.Deleted || c.Doc[recording.DeletedBy] != recording.DeletedByRetention || c.Doc["caller_id_number"] != nil {
 			return fmt.Errorf("%s: %+v, want deleted with only %s: %s", purged.ID(), c, recording.DeletedBy, recording.DeletedByRetention)
 		}
 		return nil
 	})
-	f.waitFor("the recording in a new month database", atRev(fresh.ID(), freshRev, false))
+	f.WaitFor("the recording in a new month database", AtRev(fresh.ID(), freshRev, false))
 
-	seen := f.latest()
+	seen := f.Latest()
 	for id, c := range seen {
 		if !c.Deleted && (c.Doc == nil || c.Doc.ID() != id || c.Doc.Rev() != c.Rev || c.AccountID != account) {
 			t.Errorf("change %s: %+v; want the document at its revision, in its account", id, c)
@@ -384,7 +277,7 @@ func testFollowChanges(t *testing.T, s Backend) {
 	if _, ok := seen[cdr.ID()]; ok {
 		t.Errorf("a cdr document was delivered")
 	}
-	if err := f.stop(); err != nil {
+	if err := f.Stop(); err != nil {
 		t.Fatalf("FollowChanges after its context ended: %v", err)
 	}
 
@@ -394,16 +287,16 @@ func testFollowChanges(t *testing.T, s Backend) {
 	// CouchDB, which delivers what was modified within a few minutes before a first start.
 	laterDoc := recordingDoc(newRecordingID(month), now, modified(now-86400))
 	later, laterID := mustPutRecording(t, s, account, laterDoc), laterDoc.ID()
-	g := follow(t, cf, db, "contract", account, nil)
-	g.waitFor("a write made while the feed was stopped", atRev(laterID, later, false))
+	g := Follow(t, cf, db, "contract", account, nil)
+	g.WaitFor("a write made while the feed was stopped", AtRev(laterID, later, false))
 	if !onCluster(s) {
-		for id := range g.latest() {
+		for id := range g.Latest() {
 			if id != laterID {
 				t.Errorf("after a restart, %s came again though its batch was handled", id)
 			}
 		}
 	}
-	if err := g.stop(); err != nil {
+	if err := g.Stop(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -411,7 +304,7 @@ func testFollowChanges(t *testing.T, s Backend) {
 	boom := errors.New("handler failed")
 	failing := recordingDoc(newRecordingID(month), now, modified(now))
 	failingRev := mustPutRecording(t, s, account, failing)
-	h := follow(t, cf, db, "contract", account, boom)
+	h := Follow(t, cf, db, "contract", account, boom)
 	select {
 	case err := <-h.done:
 		h.done <- err
@@ -419,21 +312,21 @@ func testFollowChanges(t *testing.T, s Backend) {
 			t.Fatalf("FollowChanges after its handler failed: %v, want the handler's error", err)
 		}
 	case <-time.After(feedWait):
-		t.Fatalf("FollowChanges did not stop after its handler failed (seen: %s)", h.summary())
+		t.Fatalf("FollowChanges did not stop after its handler failed (seen: %s)", h.Summary())
 	}
-	again := follow(t, cf, db, "contract", account, nil)
-	again.waitFor("the batch whose handler failed, again", atRev(failing.ID(), failingRev, false))
-	if err := again.stop(); err != nil {
+	again := Follow(t, cf, db, "contract", account, nil)
+	again.WaitFor("the batch whose handler failed, again", AtRev(failing.ID(), failingRev, false))
+	if err := again.Stop(); err != nil {
 		t.Fatal(err)
 	}
 
 	// Checkpoints are per name: another name starts at its own present.
-	other := follow(t, cf, db, "another", account, nil)
+	other := Follow(t, cf, db, "another", account, nil)
 	time.Sleep(500 * time.Millisecond)
 	lastDoc := recordingDoc(newRecordingID(month), now, modified(now))
 	last, lastID := mustPutRecording(t, s, account, lastDoc), lastDoc.ID()
-	other.waitFor("a write after another name's start", atRev(lastID, last, false))
-	if _, ok := other.latest()[laterID]; ok && !onCluster(s) {
+	other.WaitFor("a write after another name's start", AtRev(lastID, last, false))
+	if _, ok := other.Latest()[laterID]; ok && !onCluster(s) {
 		t.Errorf("a new name's feed delivered a write made before its start")
 	}
 }
