@@ -46,6 +46,10 @@ func purge(ctx context.Context, args []string, getenv func(string) string, stdou
 		report, err := sweeper.DryRun(ctx, func(db recording.MonthDB, cand recording.PurgeCandidate) {
 			line := fmt.Sprintf("would purge %s %s %s, age %s", db.AccountID, cand.Key.ID, cand.Key.Reason,
 				retention.AgeText(now, cand.Key.At))
+			if h, held := recording.HoldOf(cand.Doc); held {
+				line = fmt.Sprintf("would keep %s %s %s, age %s: on legal hold (%s)", db.AccountID, cand.Key.ID, cand.Key.Reason,
+					retention.AgeText(now, cand.Key.At), h.Reason)
+			}
 			if ext := externalNames(cand.Doc); ext != "" {
 				line += ", external media " + ext
 			}
@@ -54,8 +58,8 @@ func purge(ctx context.Context, args []string, getenv func(string) string, stdou
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "dry run: %d recordings would be purged (%d deleted, %d soft-deleted) in %d month databases; nothing changed\n",
-			report.Candidates, report.Purged[string(recording.PurgeDeleted)], report.Purged[string(recording.PurgeSoftDeleted)], report.Databases)
+		fmt.Fprintf(stdout, "dry run: %d recordings would be purged (%d deleted, %d soft-deleted), %d kept on legal hold, in %d month databases; nothing changed\n",
+			report.Total(), report.Purged[string(recording.PurgeDeleted)], report.Purged[string(recording.PurgeSoftDeleted)], report.Held, report.Databases)
 		return nil
 	}
 	report, err := sweeper.Sweep(ctx)
@@ -63,9 +67,9 @@ func purge(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("%w; try again when it is done", err)
 	}
 	if report != nil {
-		fmt.Fprintf(stdout, "purged %d recordings (%d deleted, %d soft-deleted) in %d month databases; %d left in place; external media: %d deleted, %d retained\n",
+		fmt.Fprintf(stdout, "purged %d recordings (%d deleted, %d soft-deleted) in %d month databases; %d left in place; %d kept on legal hold; external media: %d deleted, %d retained\n",
 			report.Total(), report.Purged[string(recording.PurgeDeleted)], report.Purged[string(recording.PurgeSoftDeleted)],
-			report.Databases, report.Failed, report.MediaDeleted, report.MediaKept)
+			report.Databases, report.Failed, report.Held, report.MediaDeleted, report.MediaKept)
 	}
 	return err
 }

@@ -62,11 +62,27 @@ func TestPurgeCommand(t *testing.T) {
 		t.Fatalf("a dry run changed something: the second one differs\n%s\n---\n%s", dry, again)
 	}
 
+	// One of them goes on legal hold: the dry run and the purge keep it, and say so.
+	held := listed[0]
+	listed = listed[1:]
+	reasons[held[3]]--
+	holdRecording(t, path, held[1], held[2])
+	dry = command("purge", "--dry-run")
+	if want := "would keep " + held[1] + " " + held[2] + " " + held[3]; !strings.Contains(dry, want) || !strings.Contains(dry, "on legal hold (subpoena)") {
+		t.Fatalf("dry run: want %q, on legal hold (subpoena), in\n%s", want, dry)
+	}
+	if want := "1 kept on legal hold"; !strings.Contains(dry, want) {
+		t.Fatalf("dry run: want %q in\n%s", want, dry)
+	}
+
 	out := command("purge")
 	if want := fmt.Sprintf("purged %d recordings (%d deleted, %d soft-deleted)", len(listed), reasons["deleted"], reasons["soft_deleted"]); !strings.Contains(out, want) {
 		t.Fatalf("purge: want %q in\n%s", want, out)
 	}
-	if after := command("purge", "--dry-run"); !strings.Contains(after, "dry run: 0 recordings would be purged") {
+	if !strings.Contains(out, "; 1 kept on legal hold;") {
+		t.Fatalf("purge: the held recording is not counted in\n%s", out)
+	}
+	if after := command("purge", "--dry-run"); !strings.Contains(after, "dry run: 0 recordings would be purged") || !strings.Contains(after, "1 kept on legal hold") {
 		t.Fatalf("dry run after the purge:\n%s", after)
 	}
 
@@ -80,9 +96,31 @@ func TestPurgeCommand(t *testing.T) {
 			t.Errorf("%s/%s listed by the dry run: %v after the purge, want not found", l[1], l[2], err)
 		}
 	}
+	if _, err := s.Get(ctx, held[1], held[2]); err != nil {
+		t.Errorf("the held recording %s: %v, want it kept", held[2], err)
+	}
 	rows, err := s.Scan(ctx, listed[0][1], recording.MonthOf(time.Now()), recording.ScanQuery{From: 0, To: 1 << 40, Limit: 100, IncludeSoftDeleted: true})
 	if err != nil || len(rows) == 0 {
 		t.Fatalf("the current month of %s lost every recording: %d rows, %v", listed[0][1], len(rows), err)
+	}
+}
+
+// holdRecording puts a recording of the embedded store at path on legal hold, as the API does.
+func holdRecording(t *testing.T, path, accountID, id string) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := embedded.Open(path, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	doc, err := s.Get(ctx, accountID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc[recording.HoldField] = map[string]any{"reason": "subpoena", "held_at": 63900000000, "held_by": accountID}
+	if _, err := s.Save(ctx, accountID, doc); err != nil {
+		t.Fatal(err)
 	}
 }
 

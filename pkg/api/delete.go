@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -12,9 +13,11 @@ import (
 
 // handleDelete serves DELETE /recordings/{id}. Hard by default (document and inline audio go
 // now); ?should_soft_delete=true, or recordings.delete_default: kazoo_soft, marks it
-// pvt_deleted as Kazoo does. Media on a storage provider is never touched: the response names
-// it (_read_only.external_media_retained) and the log says where it is, so an operator can
-// act on it once the document, which held its location, is gone.
+// pvt_deleted as Kazoo does. Media on a storage provider stays, as in Kazoo: the response
+// names it (_read_only.external_media_retained) and the log says where it is. With
+// ?purge_media=true it goes first (erasure): the document is removed only once every object
+// is gone, and _read_only.erased_media says what was erased where. A recording on legal hold
+// answers 423.
 func (s *server) handleDelete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := reqCtx(r)
@@ -23,18 +26,30 @@ func (s *server) handleDelete() http.Handler {
 			writeError(w, r, crossbar.BadIdentifier(id))
 			return
 		}
-		soft := s.cfg.SoftDeleteByDefault
-		switch r.URL.Query().Get("should_soft_delete") {
-		case "true":
-			soft = true
-		case "false":
-			soft = false
-		case "":
-		default:
-			writeError(w, r, crossbar.ValidationError("should_soft_delete", "type", "should_soft_delete must be true or false", nil))
+		soft, explicit, apiErr := boolParam(r.URL.Query(), "should_soft_delete", s.cfg.SoftDeleteByDefault)
+		if apiErr != nil {
+			writeError(w, r, apiErr)
 			return
 		}
-		doc, err := s.service.Delete(r.Context(), rc.accountID, id, soft, s.callerOf(r, authz.Delete))
+		purgeMedia, _, apiErr := boolParam(r.URL.Query(), "purge_media", false)
+		if apiErr != nil {
+			writeError(w, r, apiErr)
+			return
+		}
+		mode := recording.DeleteMode{Soft: soft}
+		var erased []erasedObject
+		if purgeMedia {
+			if soft && explicit {
+				writeError(w, r, crossbar.ValidationError("purge_media", "conflict", "purge_media erases: it cannot go with should_soft_delete=true", nil))
+				return
+			}
+			mode.Soft, soft = false, false // erasure is a hard delete, whatever the default
+			mode.BeforeRemove = func(ctx context.Context, doc recording.Doc) (err error) {
+				erased, err = s.eraseMedia(ctx, rc.accountID, id, doc)
+				return err
+			}
+		}
+		doc, err := s.service.Delete(r.Context(), rc.accountID, id, mode, s.callerOf(r, authz.Delete))
 		if err != nil {
 			s.fail(w, r, err, id)
 			return
@@ -42,7 +57,9 @@ func (s *server) handleDelete() http.Handler {
 		out := doc.Public()
 		readOnly := out["_read_only"].(map[string]any)
 		readOnly["deleted"] = true
-		if retained := s.noteRetainedMedia(r, id, doc, soft); len(retained) > 0 {
+		if purgeMedia {
+			readOnly["erased_media"] = erasedList(erased)
+		} else if retained := s.noteRetainedMedia(r, id, doc, soft); len(retained) > 0 {
 			readOnly["external_media_retained"] = retained
 		}
 		writeData(w, r, crossbar.Envelope{Data: out, Revision: doc.Rev()})

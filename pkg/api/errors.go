@@ -19,11 +19,17 @@ func apiError(err error, id string) *crossbar.APIError {
 	if errors.As(err, &fe) {
 		return crossbar.ValidationError(fe.Field, fe.Code, fe.Message, nil)
 	}
+	var ee *erasureError
+	if errors.As(err, &ee) {
+		return erasureFailed(ee, id)
+	}
 	var se *media.Error
 	if errors.As(err, &se) {
 		return storageError(se, id)
 	}
 	switch recording.ErrorCode(err) {
+	case recording.ELocked:
+		return onHold(err, id)
 	case recording.EMalformedID:
 		return crossbar.BadIdentifier(id)
 	case recording.ENotFound:

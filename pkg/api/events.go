@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -37,7 +36,7 @@ func (s *server) handleEvents() http.Handler {
 			writeError(w, r, crossbar.NotAcceptable("recording events are served as text/event-stream"))
 			return
 		}
-		subaccounts, apiErr := boolParam(q, "include_subaccounts")
+		subaccounts, _, apiErr := boolParam(q, "include_subaccounts", false)
 		if apiErr != nil {
 			writeError(w, r, apiErr)
 			return
@@ -107,17 +106,6 @@ func (s *server) streamShows(ctx context.Context, rc *requestContext, e events.E
 	d := s.policy.Decide(authz.Request{Caller: rc.caller, Action: authz.ReadMetadata,
 		Target: authz.AccountOf(e.AccountID, target), Owner: &owner})
 	return d.Allowed
-}
-
-// boolParam reads ?key=true|false (absent: false).
-func boolParam(q url.Values, key string) (bool, *crossbar.APIError) {
-	switch q.Get(key) {
-	case "", "false":
-		return false, nil
-	case "true":
-		return true, nil
-	}
-	return false, crossbar.BadRequest(key, "type", key+" must be true or false")
 }
 
 // acceptsEventStream: the client asks for text/event-stream (or anything).

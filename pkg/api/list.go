@@ -193,3 +193,16 @@ func includes(q url.Values, what string) bool {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// boolParam reads ?key=true|false, def when absent; explicit says whether it was sent.
+func boolParam(q url.Values, key string, def bool) (v, explicit bool, apiErr *crossbar.APIError) {
+	switch q.Get(key) {
+	case "true":
+		return true, true, nil
+	case "false":
+		return false, true, nil
+	case "":
+		return def, false, nil
+	}
+	return false, false, crossbar.ValidationError(key, "type", key+" must be true or false", nil)
+}

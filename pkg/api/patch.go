@@ -10,7 +10,8 @@ import (
 )
 
 // handlePatch serves PATCH /recordings/{id}: a JSON merge patch of the public fields, with
-// soft_delete / soft_restore stamped; conflicts with concurrent writers are retried.
+// soft_delete / soft_restore / legal_hold stamped; conflicts with concurrent writers are
+// retried. Setting or releasing a legal hold is for administrators.
 func (s *server) handlePatch() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := reqCtx(r)
@@ -28,6 +29,12 @@ func (s *server) handlePatch() http.Handler {
 		if err != nil {
 			s.fail(w, r, err, id)
 			return
+		}
+		if patch.TouchesHold() {
+			if apiErr := s.mayManageHold(r); apiErr != nil {
+				writeError(w, r, apiErr)
+				return
+			}
 		}
 		doc, err := s.service.Patch(r.Context(), rc.accountID, id, patch, s.callerOf(r, authz.Update))
 		if err != nil {
@@ -63,6 +70,12 @@ func (s *server) handlePatchCollection() http.Handler {
 		if err != nil {
 			s.fail(w, r, err, "")
 			return
+		}
+		if patch.TouchesHold() {
+			if apiErr := s.mayManageHold(r); apiErr != nil {
+				writeError(w, r, apiErr)
+				return
+			}
 		}
 		success, failure, err := s.service.PatchMany(r.Context(), rc.accountID, ids, patch, s.callerOf(r, authz.Update))
 		if err != nil {

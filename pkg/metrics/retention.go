@@ -12,6 +12,7 @@ import (
 type Retention struct {
 	purged       *prometheus.CounterVec
 	failed       *prometheus.CounterVec
+	held         *prometheus.CounterVec
 	mediaDeleted *prometheus.CounterVec
 	sweeps       *prometheus.CounterVec
 	lastSweep    *prometheus.GaugeVec
@@ -31,6 +32,10 @@ func (m *Metrics) Retention() *Retention {
 				Name: "recordingsd_retention_purge_failures_total",
 				Help: "Purge candidates left in place, by reason and cause (conflict, media, store).",
 			}, []string{"reason", "cause"}),
+			held: prometheus.NewCounterVec(prometheus.CounterOpts{
+				Name: "recordingsd_retention_held_total",
+				Help: "Purge candidates kept because they are on legal hold, by reason; counted at every sweep that meets them.",
+			}, []string{"reason"}),
 			mediaDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 				Name: "recordingsd_retention_external_media_deleted_total",
 				Help: "Objects deleted from storage providers with their recordings, by handler.",
@@ -50,7 +55,7 @@ func (m *Metrics) Retention() *Retention {
 			}),
 		}
 		r := m.retention
-		m.registry.MustRegister(r.purged, r.failed, r.mediaDeleted, r.sweeps, r.lastSweep, r.sweepSeconds)
+		m.registry.MustRegister(r.purged, r.failed, r.held, r.mediaDeleted, r.sweeps, r.lastSweep, r.sweepSeconds)
 	})
 	return m.retention
 }
@@ -64,6 +69,9 @@ func (r *Retention) Purged(reason recording.PurgeReason) {
 func (r *Retention) PurgeFailed(reason recording.PurgeReason, cause string) {
 	r.failed.WithLabelValues(string(reason), cause).Inc()
 }
+
+// Held counts one candidate kept on legal hold.
+func (r *Retention) Held(reason recording.PurgeReason) { r.held.WithLabelValues(string(reason)).Inc() }
 
 // MediaDeleted counts one object deleted from a provider.
 func (r *Retention) MediaDeleted(handler string) { r.mediaDeleted.WithLabelValues(handler).Inc() }

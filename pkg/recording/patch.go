@@ -39,8 +39,8 @@ func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // NewPatch validates request data. It returns a *FieldError when a key is private (starts with
 // "_" or "pvt_"), when soft_delete or soft_restore is not an object (soft_delete may be null:
-// Kazoo clients restore by sending null), or when both appear together. "id" may be sent back
-// unchanged and is ignored.
+// Kazoo clients restore by sending null), when both appear together, or when legal_hold is
+// neither null nor an object with a reason. "id" may be sent back unchanged and is ignored.
 func NewPatch(data map[string]any, id string) (*Patch, error) {
 	fields := make(map[string]any, len(data))
 	for k, v := range data {
@@ -75,6 +75,11 @@ func NewPatch(data map[string]any, id string) (*Patch, error) {
 			return nil, &FieldError{Field: "soft_restore", Code: "type", Message: "soft_restore must be an object"}
 		}
 		if err := checkStamp(obj, "soft_restore", "restored_at", "restored_by"); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := fields[HoldField]; ok {
+		if err := checkHoldValue(v); err != nil {
 			return nil, err
 		}
 	}
@@ -128,6 +133,7 @@ func (p *Patch) Apply(doc Doc, caller Caller, now time.Time) {
 		delete(doc, "soft_delete")
 		delete(doc, "soft_restore")
 	}
+	stampHold(fields, doc, caller, nowG)
 	mergePatch(map[string]any(doc), fields)
 	doc["pvt_modified"] = json.Number(strconv.FormatInt(nowG, 10))
 	stampAudit(doc, caller)

@@ -52,6 +52,9 @@ func (s *Service) Patch(ctx context.Context, accountID, id string, p *Patch, cal
 		if err := caller.check(doc); err != nil {
 			return nil, err
 		}
+		if err := p.checkHold(doc); err != nil {
+			return nil, err
+		}
 		p.Apply(doc, caller, s.Now())
 		rev, err := s.Store.Save(ctx, accountID, doc)
 		if err == nil {
@@ -115,6 +118,8 @@ func (s *Service) patchMonth(ctx context.Context, accountID string, m Month, ids
 			failure[r.ID] = Errorf(ENotFound, "recording %s not found", r.ID)
 		case caller.check(r.Doc) != nil:
 			failure[r.ID] = caller.check(r.Doc)
+		case p.checkHold(r.Doc) != nil:
+			failure[r.ID] = p.checkHold(r.Doc)
 		default:
 			p.Apply(r.Doc, caller, s.Now())
 			docs = append(docs, r.Doc)
@@ -142,10 +147,23 @@ func (s *Service) patchMonth(ctx context.Context, accountID string, m Month, ids
 	return retry, nil
 }
 
+// DeleteMode says how Delete removes a recording.
+type DeleteMode struct {
+	// Soft marks the recording pvt_deleted, as Kazoo does, instead of removing it.
+	Soft bool
+	// BeforeRemove, when set, runs on the document about to be removed, after every check
+	// and before the store is asked: an error stops the delete. It may run again when a
+	// concurrent writer forces a re-read, so what it does must be safe to repeat (deleting
+	// the recording's media on its storage providers).
+	BeforeRemove func(context.Context, Doc) error
+}
+
 // Delete removes a recording: at once with its inline audio (hard), or by marking it
-// pvt_deleted as Kazoo does (soft). Media on a storage provider is never touched. It returns
-// the document as it was before the delete. Errors as Get.
-func (s *Service) Delete(ctx context.Context, accountID, id string, soft bool, caller Caller) (Doc, error) {
+// pvt_deleted as Kazoo does (soft). Media on a storage provider is left to mode.BeforeRemove.
+// It returns the document as it was before the delete. Errors as Get, and ELocked for a
+// recording on legal hold.
+func (s *Service) Delete(ctx context.Context, accountID, id string, mode DeleteMode, caller Caller) (Doc, error) {
+	soft := mode.Soft
 	for attempt := 0; ; attempt++ {
 		doc, err := s.Get(ctx, accountID, id)
 		if err != nil {
@@ -153,6 +171,14 @@ func (s *Service) Delete(ctx context.Context, accountID, id string, soft bool, c
 		}
 		if err := caller.check(doc); err != nil {
 			return nil, err
+		}
+		if h, held := HoldOf(doc); held {
+			return nil, heldError(id, h)
+		}
+		if mode.BeforeRemove != nil {
+			if err := mode.BeforeRemove(ctx, doc); err != nil {
+				return nil, err
+			}
 		}
 		if soft {
 			marked := doc.Clone()

@@ -245,13 +245,15 @@ type recorder struct {
 	purged  map[recording.PurgeReason]int
 	failed  map[string]int // reason/cause
 	media   map[string]int
+	held    map[recording.PurgeReason]int
 	ends    []string
 	onPurge func(n int) // called after each purge with the running total
 	total   int
 }
 
 func newRecorder() *recorder {
-	return &recorder{purged: map[recording.PurgeReason]int{}, failed: map[string]int{}, media: map[string]int{}}
+	return &recorder{purged: map[recording.PurgeReason]int{}, failed: map[string]int{}, media: map[string]int{},
+		held: map[recording.PurgeReason]int{}}
 }
 
 func (r *recorder) Purged(reason recording.PurgeReason) {
@@ -269,6 +271,12 @@ func (r *recorder) PurgeFailed(reason recording.PurgeReason, cause string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.failed[string(reason)+"/"+cause]++
+}
+
+func (r *recorder) Held(reason recording.PurgeReason) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.held[reason]++
 }
 
 func (r *recorder) MediaDeleted(handler string) {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,63 +24,6 @@ const (
 	s3Secret = "retention-secret-never-logged"
 	httpPass = "http-password-never-logged"
 )
-
-// webStore is a web server keeping objects as kz_att_http PUTs them; refuseDeletes makes
-// DELETE fail as a broken provider would.
-type webStore struct {
-	*httptest.Server
-	mu            sync.Mutex
-	objects       map[string][]byte
-	refuseDeletes bool
-	deletes       int
-}
-
-func newWebStore(t *testing.T) *webStore {
-	ws := &webStore{objects: map[string][]byte{}}
-	ws.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws.mu.Lock()
-		defer ws.mu.Unlock()
-		switch r.Method {
-		case http.MethodGet:
-			b, ok := ws.objects[r.URL.Path]
-			if !ok {
-				http.NotFound(w, r)
-				return
-			}
-			_, _ = w.Write(b)
-		case http.MethodDelete:
-			if ws.refuseDeletes {
-				http.Error(w, "read-only", http.StatusForbidden)
-				return
-			}
-			ws.deletes++
-			delete(ws.objects, r.URL.Path)
-			w.WriteHeader(http.StatusNoContent)
-		default:
-			w.WriteHeader(http.StatusMethodNotAllowed)
-		}
-	}))
-	t.Cleanup(ws.Close)
-	return ws
-}
-
-func (ws *webStore) has(path string) bool {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	_, ok := ws.objects[path]
-	return ok
-}
-
-func (ws *webStore) put(path string, b []byte) {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	ws.objects[path] = b
-}
-
-// urlOf is the object's URL with credentials in it, as a storage plan may write it.
-func (ws *webStore) urlOf(path string) string {
-	return strings.Replace(ws.URL, "http://", "http://kazoo:"+httpPass+"@", 1) + path
-}
 
 // external is pvt_attachments with one entry on a provider.
 func external(name, module string, payload map[string]any) map[string]any {
@@ -105,7 +46,7 @@ func merge(a, b map[string]any) map[string]any {
 
 type mediaWorld struct {
 	d     *dataset
-	web   *webStore
+	web   *mediatest.Web
 	s3    *mediatest.S3
 	media media.Sources
 	logs  *observer.ObservedLogs
@@ -115,19 +56,16 @@ type mediaWorld struct {
 // newMediaWorld loads, in one month database, a purgeable recording on each provider, and a live
 // one sharing the web server.
 func newMediaWorld(t *testing.T, w *world, c *clock) *mediaWorld {
-	mw := &mediaWorld{d: newDataset(w, c), web: newWebStore(t), s3: mediatest.NewS3(t, s3KeyID, s3Secret)}
+	mw := &mediaWorld{d: newDataset(w, c), web: mediatest.NewWeb(t), s3: mediatest.NewS3(t, s3KeyID, s3Secret)}
 	t.Cleanup(mw.s3.Close)
 	acc := mw.d.account("a")
-	mw.web.put("/rec/old.mp3", []byte("audio"))
-	mw.web.put("/rec/live.mp3", []byte("audio"))
+	mw.web.Put("/rec/old.mp3", []byte("audio"))
+	mw.web.Put("/rec/live.mp3", []byte("audio"))
 	mw.s3.Put(t, "calls", "kazoo/old.mp3", []byte("audio"))
 	deleted := map[string]any{"pvt_deleted": true, "pvt_modified": c.ago(2 * day)}
-	mw.d.put("on-web", acc, may, merge(deleted, external("call.mp3", httpmedia.Handler, map[string]any{"url": mw.web.urlOf("/rec/old.mp3")})))
-	mw.d.put("on-s3", acc, may, merge(deleted, external("call.mp3", s3media.Handler, mediatest.KazooS3Payload(map[string]any{
-		"key": s3KeyID, "secret": s3Secret, "bucket": "calls", "region": "us-east-1",
-		"host": mw.s3.Host, "scheme": "http", "port": mw.s3.Port, "bucket_access_method": "path",
-	}, "kazoo/old.mp3"))))
-	mw.d.put("live-on-web", acc, may, external("call.mp3", httpmedia.Handler, map[string]any{"url": mw.web.urlOf("/rec/live.mp3")}))
+	mw.d.put("on-web", acc, may, merge(deleted, external("call.mp3", httpmedia.Handler, map[string]any{"url": mw.web.URLOf("/rec/old.mp3", httpPass)})))
+	mw.d.put("on-s3", acc, may, merge(deleted, external("call.mp3", s3media.Handler, s3Payload(mw, "kazoo/old.mp3"))))
+	mw.d.put("live-on-web", acc, may, external("call.mp3", httpmedia.Handler, map[string]any{"url": mw.web.URLOf("/rec/live.mp3", httpPass)}))
 
 	timeouts := media.Timeouts{Request: 5 * time.Second, Idle: 5 * time.Second}
 	s3src, err := s3media.New(context.Background(), s3media.Config{Timeouts: timeouts, Credentials: "document"})
@@ -138,6 +76,14 @@ func newMediaWorld(t *testing.T, w *world, c *clock) *mediaWorld {
 	core, logs := observer.New(zapcore.InfoLevel)
 	mw.logs, mw.log = logs, zap.New(core)
 	return mw
+}
+
+// s3Payload is the storage payload Kazoo writes for an object of the world's S3 bucket.
+func s3Payload(mw *mediaWorld, key string) map[string]any {
+	return mediatest.KazooS3Payload(map[string]any{
+		"key": s3KeyID, "secret": s3Secret, "bucket": "calls", "region": "us-east-1",
+		"host": mw.s3.Host, "scheme": "http", "port": mw.s3.Port, "bucket_access_method": "path",
+	}, key)
 }
 
 func (mw *mediaWorld) sweeper(t *testing.T, c *clock, deleteMedia bool, obs retention.Observer) *retention.Sweeper {
@@ -173,7 +119,7 @@ func TestPurgeRetainsExternalMediaByDefault(t *testing.T) {
 		if r.MediaKept != 2 || r.MediaDeleted != 0 {
 			t.Fatalf("report %+v, want 2 objects retained", r)
 		}
-		if !mw.web.has("/rec/old.mp3") || !mw.s3.Has(t, "calls", "kazoo/old.mp3") || mw.web.deletes != 0 {
+		if !mw.web.Has("/rec/old.mp3") || !mw.s3.Has(t, "calls", "kazoo/old.mp3") || mw.web.Deletes() != 0 {
 			t.Fatal("an object was deleted though the policy keeps external media")
 		}
 		for _, e := range mw.s3.Requests() {
@@ -206,10 +152,10 @@ func TestPurgeDeletesExternalMediaWhenAsked(t *testing.T) {
 		if r.MediaDeleted != 2 || obs.media[httpmedia.Handler] != 1 || obs.media[s3media.Handler] != 1 {
 			t.Fatalf("report %+v, observed %v: want one object deleted on each provider", r, obs.media)
 		}
-		if mw.web.has("/rec/old.mp3") || mw.s3.Has(t, "calls", "kazoo/old.mp3") {
+		if mw.web.Has("/rec/old.mp3") || mw.s3.Has(t, "calls", "kazoo/old.mp3") {
 			t.Fatal("a purged recording's object is still on its provider")
 		}
-		if !mw.web.has("/rec/live.mp3") {
+		if !mw.web.Has("/rec/live.mp3") {
 			t.Fatal("the live recording's object was deleted")
 		}
 		mw.noSecrets(t)
@@ -222,9 +168,7 @@ func TestMediaFailureKeepsTheRecording(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, w *world) {
 		c := newClock()
 		mw := newMediaWorld(t, w, c)
-		mw.web.mu.Lock()
-		mw.web.refuseDeletes = true
-		mw.web.mu.Unlock()
+		mw.web.RefuseDeletes(true)
 		obs := newRecorder()
 		s := mw.sweeper(t, c, true, obs)
 		r := mustSweep(t, s)
@@ -232,16 +176,14 @@ func TestMediaFailureKeepsTheRecording(t *testing.T) {
 		if r.Failed != 1 || obs.failed["deleted/media"] != 1 {
 			t.Fatalf("report %+v, failures %v: want the web one failed for its media", r, obs.failed)
 		}
-		if !mw.web.has("/rec/old.mp3") {
+		if !mw.web.Has("/rec/old.mp3") {
 			t.Fatal("the refused object is gone")
 		}
-		mw.web.mu.Lock()
-		mw.web.refuseDeletes = false
-		mw.web.mu.Unlock()
+		mw.web.RefuseDeletes(false)
 		c.Advance(2 * time.Hour)
 		mustSweep(t, s)
 		mw.d.check("on-s3", "on-web")
-		if mw.web.has("/rec/old.mp3") {
+		if mw.web.Has("/rec/old.mp3") {
 			t.Fatal("the object is still there after the second sweep")
 		}
 		mw.noSecrets(t)

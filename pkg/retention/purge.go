@@ -9,7 +9,9 @@ import (
 	"github.com/recordingsd/recordingsd/pkg/recording"
 )
 
-// purge hard-deletes one batch of candidates at the revisions read. With
+// purge hard-deletes one batch of candidates at the revisions read, except those on legal
+// hold: they stay, media included, and are counted (a hold set after the read makes the
+// delete a conflict, so it holds too). With
 // DeleteExternalMedia, a recording's provider objects go first: if one cannot be deleted the
 // recording stays, so its document still says where the media is and the next sweep tries
 // again (deleting an object that is already gone succeeds). err is set only when the store
@@ -19,6 +21,14 @@ func (s *Sweeper) purge(ctx context.Context, db recording.MonthDB, batch []recor
 	kept := make([]recording.PurgeCandidate, 0, len(batch))
 	mediaOf := make(map[string][]string, len(batch)) // id → external attachment names
 	for _, c := range batch {
+		if h, held := recording.HoldOf(c.Doc); held {
+			report.Held++
+			s.obs.Held(c.Key.Reason)
+			s.log.Info("recording kept: it is on legal hold", zap.String("account_id", db.AccountID),
+				zap.String("recording_id", c.Key.ID), zap.String("reason", string(c.Key.Reason)),
+				zap.String("hold_reason", h.Reason), zap.Int64("held_at", h.HeldAt))
+			continue
+		}
 		names, ok := s.handleMedia(ctx, db, c, report)
 		if !ok {
 			failed++

@@ -22,6 +22,8 @@ type Observer interface {
 	// PurgeFailed counts one candidate left in place: cause is "conflict" (changed since it
 	// was read), "media" (its provider refused the delete) or "store".
 	PurgeFailed(reason recording.PurgeReason, cause string)
+	// Held counts one candidate kept because it is on legal hold.
+	Held(reason recording.PurgeReason)
 	// MediaDeleted counts one object deleted from a storage provider.
 	MediaDeleted(handler string)
 	// SweepEnded reports a sweep's end: result is "completed", "failed" or "busy".
@@ -71,6 +73,7 @@ type Report struct {
 	Candidates   int            `json:"candidates"`
 	Purged       map[string]int `json:"purged"` // by reason
 	Failed       int            `json:"failed"`
+	Held         int            `json:"held"` // candidates kept on legal hold
 	MediaDeleted int            `json:"media_deleted"`
 	MediaKept    int            `json:"media_kept"` // external objects left on their provider
 }
@@ -239,7 +242,8 @@ func (s *Sweeper) sweepDB(ctx context.Context, db recording.MonthDB, st *state, 
 }
 
 // DryRun walks every month database with the policy's cutoffs as of now and calls visit for
-// each recording a sweep would purge. It writes nothing and takes no lease.
+// each candidate: the recordings a sweep would purge, and those it would keep because they
+// are on legal hold (counted as Held, not Purged). It writes nothing and takes no lease.
 func (s *Sweeper) DryRun(ctx context.Context, visit func(recording.MonthDB, recording.PurgeCandidate)) (*Report, error) {
 	started := s.cfg.Now()
 	report := newReport(started)
@@ -262,7 +266,11 @@ func (s *Sweeper) DryRun(ctx context.Context, visit func(recording.MonthDB, reco
 				for _, c := range batch {
 					visit(db, c)
 					report.Candidates++
-					report.Purged[string(c.Key.Reason)]++
+					if _, held := recording.HoldOf(c.Doc); held {
+						report.Held++
+					} else {
+						report.Purged[string(c.Key.Reason)]++
+					}
 				}
 				if len(batch) < page.Limit {
 					break
@@ -349,5 +357,6 @@ type nopObserver struct{}
 
 func (nopObserver) Purged(recording.PurgeReason)                {}
 func (nopObserver) PurgeFailed(recording.PurgeReason, string)   {}
+func (nopObserver) Held(recording.PurgeReason)                  {}
 func (nopObserver) MediaDeleted(string)                         {}
 func (nopObserver) SweepEnded(string, time.Time, time.Duration) {}
