@@ -12,9 +12,9 @@ import (
 )
 
 // With one node of a three-node cluster (q=2, n=3) stopped, the service on node 1 goes on:
-// listing, a document, audio with Range, PATCH, collection PATCH, DELETE, and recordings
-// Kazoo writes meanwhile (one in a month database created while the node is down). Back, the
-// stopped node serves every one of those writes. Runs only against a cluster whose nodes it
+// listing, a document, audio with Range, PATCH, collection PATCH, DELETE, a legal hold, and
+// recordings Kazoo writes meanwhile (one in a month database created while the node is down).
+// Back, the stopped node serves every one of those writes. Runs only against a cluster whose nodes it
 // may stop (couchtest.EnvClusterDir; .ci/run gives it a run of its own).
 func TestClusterNodeDown(t *testing.T) {
 	c := couchtest.OpenCluster(t)
@@ -26,6 +26,7 @@ func TestClusterNodeDown(t *testing.T) {
 	softDeleted := f.addRecording(rec{})
 	bulk := []string{f.addRecording(rec{}), f.addRecording(rec{})}
 	deleted := f.addRecording(rec{})
+	held := f.addRecording(rec{})
 	f.serveStore(openCouchAt(c.NodeURL(1), requestTimeout)(t))
 
 	node2Back := c.NodeDown(2)
@@ -71,6 +72,8 @@ func TestClusterNodeDown(t *testing.T) {
 		}
 	}
 	call("DELETE", "DELETE", base+"/"+deleted, nil, http.StatusOK)
+	call("PATCH legal_hold", "PATCH", base+"/"+held, `{"data":{"legal_hold":{"reason":"node down"}}}`, http.StatusOK)
+	call("DELETE of a held recording", "DELETE", base+"/"+held, nil, http.StatusLocked)
 	// Kazoo goes on recording: into this month's database, and into one created now.
 	fresh := f.addRecording(rec{})
 	oldMonth := f.now.AddDate(0, -5, 0)
@@ -86,7 +89,7 @@ func TestClusterNodeDown(t *testing.T) {
 	// Documents are read from a quorum of copies, so node 2 serves them at once. A listing
 	// reads one copy of each shard, possibly node 2's own while it catches up: it must agree
 	// within seconds.
-	want := []string{withAudio, fresh}
+	want := []string{withAudio, fresh, held}
 	slices.Sort(want)
 	for {
 		got = ids(t, call("listing through node 2", "GET", base, nil, http.StatusOK).dataList(t))
@@ -110,6 +113,7 @@ func TestClusterNodeDown(t *testing.T) {
 		t.Errorf("through node 2, %s has no soft_delete: %v", softDeleted, doc)
 	}
 	call("deleted document through node 2", "GET", base+"/"+deleted, nil, http.StatusNotFound)
+	call("soft delete of the held recording through node 2", "PATCH", base+"/"+held, `{"data":{"soft_delete":{}}}`, http.StatusLocked)
 	call("recording of the new month database through node 2", "GET", base+"/"+inNewDB, nil, http.StatusOK)
 	month := recording.MonthOf(oldMonth)
 	got = ids(t, call("listing of the new month database through node 2", "GET",
