@@ -58,7 +58,9 @@ func TestAccountEntriesFiltersAndPages(t *testing.T) {
 			{"one user", audit.Query{UserID: "u2", Limit: 4}, want(func(n int, _ audit.Entry) bool { return n%2 == 1 }), 4},
 			{"one action", audit.Query{Action: audit.RecordingsList, Limit: 3}, want(func(n int, _ audit.Entry) bool { return n%3 == 0 }), 4},
 			{"a window across the months' end", audit.Query{From: at(jan, 20, 0, 0), To: at(feb, 5, 0, 0), Limit: 4},
-				want(func(_ int, e audit.Entry) bool { return !e.At.Before(at(jan, 20, 0, 0)) && e.At.Before(at(feb, 5, 0, 0)) }), 3},
+				want(func(_ int, e audit.Entry) bool {
+					return !e.At.Before(at(jan, 20, 0, 0)) && e.At.Before(at(feb, 5, 0, 0))
+				}), 3},
 			{"To excluded", audit.Query{From: at(jan, 10, 12, 0), To: at(jan, 11, 12, 0), Limit: 5}, []string{"r00"}, 1},
 			{"a window within February, one user and action", audit.Query{From: at(feb, 1, 0, 0), To: at(feb, 28, 0, 0), UserID: "u1", Action: audit.AudioRead, Limit: 2},
 				want(func(n int, e audit.Entry) bool { return n >= 15 && n%2 == 0 && n%3 != 0 }), 3},
