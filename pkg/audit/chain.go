@@ -33,6 +33,11 @@ type chainItem struct {
 	indexDone bool
 }
 
+// indexDocOf is the index document of a recording's entry: its id says both, it holds the seq.
+func indexDocOf(recordingID string, seq int64) recording.Doc {
+	return recording.Doc{"_id": indexID(recordingID, seq), "seq": seq}
+}
+
 // maxClaims bounds how often one attempt re-reads a head that other writers keep moving.
 const maxClaims = 50
 
@@ -75,7 +80,7 @@ func (t *Trail) claim(ctx context.Context, b *chainBatch) error {
 			next.Hash = it.entry.String("hash")
 			it.index = nil
 			if rec := it.doc.String("recording_id"); rec != "" {
-				it.index = recording.Doc{"_id": indexID(rec, next.Seq), "seq": next.Seq}
+				it.index = indexDocOf(rec, next.Seq)
 			}
 		}
 		doc, err := recording.DocOf(next)

@@ -87,9 +87,3 @@ type headDoc struct {
 	RebuiltAt  string `json:"rebuilt_at,omitempty"`
 	RebuiltSeq int64  `json:"rebuilt_seq,omitempty"` // the last entry found then
 }
-
-// indexDoc points from a recording to one of its entries in the chain.
-type indexDoc struct {
-	ID  string `json:"_id"`
-	Seq int64  `json:"seq"`
-}
