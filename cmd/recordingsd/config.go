@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/viper"
 
+	"github.com/recordingsd/recordingsd/pkg/audit"
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/events"
 	"github.com/recordingsd/recordingsd/pkg/media"
@@ -27,6 +29,7 @@ type Config struct {
 		IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
 		ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
 		StallTimeout      time.Duration `mapstructure:"stall_timeout"`
+		TrustedProxies    []string      `mapstructure:"trusted_proxies"`
 	} `mapstructure:"http"`
 	RateLimit struct {
 		PerIP      rateLimitConfig `mapstructure:"per_ip"`
@@ -109,6 +112,13 @@ type Config struct {
 		MaxBacklog           time.Duration `mapstructure:"max_backlog"`
 		Scan                 time.Duration `mapstructure:"scan"`
 	} `mapstructure:"webhooks"`
+	Audit struct {
+		Enabled       bool          `mapstructure:"enabled"`
+		OnFailure     string        `mapstructure:"on_failure"`
+		FlushInterval time.Duration `mapstructure:"flush_interval"`
+		BatchSize     int           `mapstructure:"batch_size"`
+		Buffer        int           `mapstructure:"buffer"`
+	} `mapstructure:"audit"`
 	Crossbar struct {
 		Version string `mapstructure:"version"`
 		Node    string `mapstructure:"node"`
@@ -137,6 +147,7 @@ var defaults = map[string]any{
 	"http.idle_timeout":                             120 * time.Second,
 	"http.shutdown_timeout":                         30 * time.Second,
 	"http.stall_timeout":                            60 * time.Second,
+	"http.trusted_proxies":                          []string{},
 	"rate_limit.per_ip.rate":                        0.0,
 	"rate_limit.per_ip.burst":                       0,
 	"rate_limit.per_account.rate":                   0.0,
@@ -196,6 +207,11 @@ var defaults = map[string]any{
 	"webhooks.disable_after":                        24 * time.Hour,
 	"webhooks.max_backlog":                          72 * time.Hour,
 	"webhooks.scan":                                 2 * time.Second,
+	"audit.enabled":                                 true,
+	"audit.on_failure":                              "allow",
+	"audit.flush_interval":                          audit.DefaultFlushInterval,
+	"audit.batch_size":                              audit.DefaultBatchSize,
+	"audit.buffer":                                  audit.DefaultBuffer,
 	"crossbar.version":                              "4.3.0",
 	"crossbar.node":                                 "",
 	"log.level":                                     "info",
@@ -290,6 +306,9 @@ func (c *Config) validate() error {
 	if err := c.validateWebhooks(); err != nil {
 		return err
 	}
+	if err := c.validateAudit(); err != nil {
+		return err
+	}
 	return c.s3Media().Validate()
 }
 
@@ -376,6 +395,30 @@ func (c *Config) webhooks() webhooks.Config {
 	return webhooks.Config{DB: c.Events.Database, Scan: c.Webhooks.Scan, RetryBase: c.Webhooks.RetryMin,
 		RetryMax: c.Webhooks.RetryMax, DisableAfterFailures: c.Webhooks.DisableAfterFailures,
 		DisableAfter: c.Webhooks.DisableAfter, AccountCacheTTL: c.Accounts.CacheTTL}
+}
+
+// validateAudit checks audit.* and http.trusted_proxies, naming the key at fault.
+func (c *Config) validateAudit() error {
+	if _, err := audit.ParsePrefixes(c.HTTP.TrustedProxies); err != nil {
+		return fmt.Errorf("http.trusted_proxies: %w", err)
+	}
+	switch c.Audit.OnFailure {
+	case "allow", "refuse":
+	default:
+		return fmt.Errorf("audit.on_failure must be allow or refuse, not %q", c.Audit.OnFailure)
+	}
+	return c.trailConfig().Validate()
+}
+
+// trailConfig is audit.* for the access trail's writer.
+func (c *Config) trailConfig() audit.Config {
+	return audit.Config{FlushInterval: c.Audit.FlushInterval, BatchSize: c.Audit.BatchSize, Buffer: c.Audit.Buffer}
+}
+
+// trustedProxies is http.trusted_proxies, checked at load (validateAudit).
+func (c *Config) trustedProxies() []netip.Prefix {
+	prefixes, _ := audit.ParsePrefixes(c.HTTP.TrustedProxies)
+	return prefixes
 }
 
 // instanceName names this process in leases: host:pid.

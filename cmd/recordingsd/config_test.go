@@ -72,6 +72,13 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"webhook retries", "webhooks:\n  retry_min: 2h\n  retry_max: 1h\n", "retry_min", nil},
 		{"webhook failures", "webhooks:\n  disable_after_failures: 0\n", "webhooks.disable_after_failures", nil},
 		{"webhook timeout", "", "webhooks.timeout", map[string]string{"RECORDINGS_WEBHOOKS_TIMEOUT": "0s"}},
+		{"audit failure mode", "audit:\n  on_failure: block\n", "audit.on_failure", nil},
+		{"audit flush interval", "audit:\n  flush_interval: 0s\n", "audit.flush_interval", nil},
+		{"audit batch", "audit:\n  batch_size: 0\n", "audit.batch_size", nil},
+		{"audit batch too large", "audit:\n  batch_size: 100000\n  buffer: 200000\n", "audit.batch_size", nil},
+		{"audit buffer below a batch", "audit:\n  batch_size: 500\n  buffer: 10\n", "audit.buffer", nil},
+		{"trusted proxy", "http:\n  trusted_proxies: [\"10.0.0.0/33\"]\n", "http.trusted_proxies", nil},
+		{"trusted proxy by name", "", "http.trusted_proxies", map[string]string{"RECORDINGS_HTTP_TRUSTED_PROXIES": "10.0.0.1,proxy.internal"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,5 +132,35 @@ func TestLoadConfigWebhooks(t *testing.T) {
 	}
 	if ec := cfg.events(); ec.MaxBacklog != 72*time.Hour {
 		t.Errorf("the events log keeps what webhooks need for %v, want webhooks.max_backlog", ec.MaxBacklog)
+	}
+}
+
+// The access trail is on by default, lets requests through when it cannot write, and trusts
+// no proxy; trusted proxies from the environment are comma-separated.
+func TestLoadConfigAudit(t *testing.T) {
+	cfg, err := loadConfig("../../config/recordings.example.yaml", envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.Audit
+	if !a.Enabled || a.OnFailure != "allow" || a.FlushInterval != 250*time.Millisecond || a.BatchSize != 500 || a.Buffer != 10000 {
+		t.Errorf("audit defaults = %+v", a)
+	}
+	if len(cfg.trustedProxies()) != 0 {
+		t.Errorf("trusted proxies by default: %v", cfg.trustedProxies())
+	}
+	cfg, err = loadConfig("", envOf(map[string]string{
+		"RECORDINGS_HTTP_TRUSTED_PROXIES": "10.0.0.0/8,192.0.2.1",
+		"RECORDINGS_AUDIT_ON_FAILURE":     "refuse",
+		"RECORDINGS_AUDIT_BATCH_SIZE":     "100",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.trustedProxies(); len(p) != 2 || p[0].String() != "10.0.0.0/8" || p[1].String() != "192.0.2.1/32" {
+		t.Errorf("trusted proxies = %v", p)
+	}
+	if tc := cfg.trailConfig(); cfg.Audit.OnFailure != "refuse" || tc.BatchSize != 100 || tc.Buffer != 10000 || tc.FlushInterval != 250*time.Millisecond {
+		t.Errorf("audit = %+v, trail config %+v", cfg.Audit, tc)
 	}
 }

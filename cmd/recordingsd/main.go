@@ -5,6 +5,7 @@
 //	recordingsd token --config FILE --account ID [--user ID] [--admin]   mint a Kazoo token
 //	recordingsd purge --config FILE [--dry-run]  apply recordings.retention now
 //	recordingsd views build --config FILE [--account ID] [--months N]   build CouchDB indexes ahead of time
+//	recordingsd audit verify --config FILE --account ID [--month YYYYMM]   check an account's access trail
 package main
 
 import (
@@ -46,8 +47,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return purge(ctx, args, getenv, stdout, stderr)
 	case "views":
 		return views(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, args, getenv, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q (serve, seed, token, purge, views)", cmd)
+		return fmt.Errorf("unknown command %q (serve, seed, token, purge, views, audit)", cmd)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recordingsd/recordingsd/pkg/api"
+	"github.com/recordingsd/recordingsd/pkg/audit"
 	"github.com/recordingsd/recordingsd/pkg/auth"
 	"github.com/recordingsd/recordingsd/pkg/authz"
 	"github.com/recordingsd/recordingsd/pkg/crossbar"
@@ -78,6 +79,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		defer stopEvents()
 	}
+	// trail is the access trail (nil when audit.enabled is false), for the API to record to
+	// with cfg.Audit.OnFailure and cfg.trustedProxies(). Its Close is deferred before the
+	// server starts, so it runs once Shutdown has returned (the requests in flight have
+	// recorded) and before the store closes: a graceful stop writes every entry.
+	var trail *audit.Trail
+	if cfg.Audit.Enabled {
+		trail = audit.New(store, cfg.trailConfig(), logger.Named("audit"), apiCfg.Metrics.Audit())
+		defer closeTrail(trail, cfg.HTTP.ShutdownTimeout, logger)
+	}
+	logger.Info("access trail", zap.Bool("enabled", trail != nil), zap.String("on_failure", cfg.Audit.OnFailure),
+		zap.Int("trusted_proxies", len(cfg.trustedProxies())))
 	handler, err := api.NewServer(logger, apiCfg, store, authn)
 	if err != nil {
 		return err
@@ -132,6 +144,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// closeTrail writes what the access trail still buffers, for at most timeout.
+func closeTrail(trail *audit.Trail, timeout time.Duration, logger *zap.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := trail.Close(ctx); err != nil {
+		logger.Error("access trail not flushed", zap.Error(err))
+	}
 }
 
 func apiConfig(cfg *Config) api.Config {

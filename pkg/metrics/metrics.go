@@ -31,6 +31,8 @@ type Metrics struct {
 	events        *Events
 	webhooksOnce  sync.Once
 	webhooks      *Webhooks
+	auditOnce     sync.Once
+	audit         *Audit
 }
 
 // New registers every collector, plus the Go runtime and process collectors.
